@@ -105,6 +105,7 @@ FS_API int32_t fs_tensor_info_get(fs_tensor t, fs_tensor_info* info);
 /* Copies up to `capacity` sizes (or strides) into `out`; `*ndim` receives the tensor's dimension count. */
 FS_API int32_t fs_tensor_sizes(fs_tensor t, int64_t* out, int32_t capacity, int32_t* ndim);
 FS_API int32_t fs_tensor_strides(fs_tensor t, int64_t* out, int32_t capacity, int32_t* ndim);
+FS_API int32_t fs_tensor_is_contiguous(fs_tensor t, int32_t memory_format, int32_t* contiguous);
 FS_API int32_t fs_tensor_alias(fs_tensor t, fs_tensor* out);
 FS_API int32_t fs_tensor_same(fs_tensor a, fs_tensor b, int32_t* same);
 

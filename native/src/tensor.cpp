@@ -89,6 +89,10 @@ FS_API int32_t fs_tensor_strides(fs_tensor t, int64_t* out, int32_t capacity, in
     })
 }
 
+FS_API int32_t fs_tensor_is_contiguous(fs_tensor t, int32_t memory_format, int32_t* contiguous) {
+    FS_GUARD(*contiguous = fastseg::tensor_ref(t).is_contiguous(static_cast<at::MemoryFormat>(memory_format)) ? 1 : 0)
+}
+
 FS_API int32_t fs_tensor_alias(fs_tensor t, fs_tensor* out) {
     FS_GUARD(*out = fastseg::new_handle(fastseg::tensor_ref(t)))
 }

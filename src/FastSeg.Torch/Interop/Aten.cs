@@ -28,7 +28,6 @@ internal static class Aten
     // conversion and memory
     public static readonly AtenOp to = new("aten::to", "dtype_layout");
     public static readonly AtenOp contiguous = new("aten::contiguous");
-    public static readonly AtenOp is_contiguous = new("aten::is_contiguous", "memory_format");
     public static readonly AtenOp clone = new("aten::clone");
     public static readonly AtenOp detach = new("aten::detach");
     public static readonly AtenOp copy_ = new("aten::copy_");

@@ -77,6 +77,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int fs_tensor_info_get(IntPtr t, out FsTensorInfo info);
     [LibraryImport(Library)] internal static partial int fs_tensor_sizes(IntPtr t, long* output, int capacity, out int ndim);
     [LibraryImport(Library)] internal static partial int fs_tensor_strides(IntPtr t, long* output, int capacity, out int ndim);
+    [LibraryImport(Library)] internal static partial int fs_tensor_is_contiguous(IntPtr t, int memoryFormat, out int contiguous);
     [LibraryImport(Library)] internal static partial int fs_tensor_alias(IntPtr t, out IntPtr alias);
     [LibraryImport(Library)] internal static partial int fs_tensor_same(IntPtr a, IntPtr b, out int same);
 

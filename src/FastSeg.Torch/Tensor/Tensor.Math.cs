@@ -4,7 +4,7 @@ namespace FastSeg.Torch;
 
 public static partial class torch
 {
-    public sealed partial class Tensor
+    public partial class Tensor
     {
         // ---- arithmetic (broadcasting) --------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ namespace FastSeg.Torch;
 
 public static partial class torch
 {
-    public sealed partial class Tensor
+    public partial class Tensor
     {
         // ---- conversion and memory ------------------------------------------------------------------------------
 
@@ -79,10 +79,8 @@ public static partial class torch
         /// <summary>Whether the elements are dense in <paramref name="memory_format"/>.</summary>
         public bool is_contiguous(MemoryFormat memory_format = MemoryFormat.Contiguous)
         {
-            var c = new OpCall(Aten.is_contiguous);
-            c.Tensor(this);
-            c.Int((long)memory_format);
-            return c.Invoke().Bool();
+            Native.Check(NativeMethods.fs_tensor_is_contiguous(NativeHandle, (int)memory_format, out var contiguous));
+            return contiguous != 0;
         }
 
         /// <summary>A copy with its own storage (gradients flow back to the source).</summary>

@@ -12,7 +12,7 @@ public static partial class torch
     /// was current when it was created, or (as a last resort) by its finalizer. Every operation returns a new Tensor,
     /// including views, which share storage with their source.
     /// </summary>
-    public sealed partial class Tensor : IDisposable
+    public partial class Tensor : IDisposable
     {
         private readonly TensorHandle _handle;
 
