@@ -116,6 +116,8 @@ FS_API int32_t fs_tensor_grad(fs_tensor t, fs_tensor* grad);
 /* Sets (or, with NULL, clears) the accumulated gradient. */
 FS_API int32_t fs_tensor_set_grad(fs_tensor t, fs_tensor grad);
 /* retain_graph: -1 = same as create_graph, 0 = free the graph, 1 = keep it. */
+/* Replaces the data of `t` with `data` in place (PyTorch's `param.data = ...`): same object, new storage/dtype. */
+FS_API int32_t fs_tensor_set_data(fs_tensor t, fs_tensor data);
 FS_API int32_t fs_tensor_backward(fs_tensor t, fs_tensor gradient, int32_t retain_graph, int32_t create_graph);
 FS_API int32_t fs_grad_mode(int32_t enabled, int32_t* previous);
 FS_API int32_t fs_grad_mode_get(int32_t* enabled);

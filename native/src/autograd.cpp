@@ -27,6 +27,10 @@ FS_API int32_t fs_tensor_set_grad(fs_tensor t, fs_tensor grad) {
     })
 }
 
+FS_API int32_t fs_tensor_set_data(fs_tensor t, fs_tensor data) {
+    FS_GUARD(fastseg::tensor_ref(t).set_data(fastseg::tensor_ref(data)))
+}
+
 FS_API int32_t fs_tensor_backward(fs_tensor t, fs_tensor gradient, int32_t retain_graph, int32_t create_graph) {
     FS_GUARD({
         const at::Tensor& x = fastseg::tensor_ref(t);

@@ -84,6 +84,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int fs_tensor_set_requires_grad(IntPtr t, int requiresGrad);
     [LibraryImport(Library)] internal static partial int fs_tensor_grad(IntPtr t, out IntPtr grad);
     [LibraryImport(Library)] internal static partial int fs_tensor_set_grad(IntPtr t, IntPtr grad);
+    [LibraryImport(Library)] internal static partial int fs_tensor_set_data(IntPtr t, IntPtr data);
     [LibraryImport(Library)] internal static partial int fs_tensor_backward(IntPtr t, IntPtr gradient, int retainGraph, int createGraph);
     [LibraryImport(Library)] internal static partial int fs_grad_mode(int enabled, out int previous);
     [LibraryImport(Library)] internal static partial int fs_grad_mode_get(out int enabled);

@@ -1,4 +1,5 @@
 using FastSeg.Torch.Interop;
+using FastSeg.Torch.Profiling;
 
 namespace FastSeg.Torch;
 
@@ -27,7 +28,9 @@ public static partial class torch
                 c.Ints(padding ?? Zero2);
                 c.Ints(dilation ?? One2);
                 c.Int(groups);
-                return c.InvokeTensor();
+                var output = c.InvokeTensor();
+                if (MacCounter.Active) MacCounter.Conv2d(output, weight);
+                return output;
             }
 
             /// <summary>2-D convolution with padding "same" or "valid".</summary>
@@ -42,7 +45,9 @@ public static partial class torch
                 c.String(padding);
                 c.Ints(dilation ?? One2);
                 c.Int(groups);
-                return c.InvokeTensor();
+                var output = c.InvokeTensor();
+                if (MacCounter.Active) MacCounter.Conv2d(output, weight);
+                return output;
             }
 
             /// <summary>2-D transposed convolution; <paramref name="weight"/> is (in, out/groups, kH, kW).</summary>
@@ -58,7 +63,9 @@ public static partial class torch
                 c.Ints(output_padding ?? Zero2);
                 c.Int(groups);
                 c.Ints(dilation ?? One2);
-                return c.InvokeTensor();
+                var output = c.InvokeTensor();
+                if (MacCounter.Active) MacCounter.ConvTranspose2d(input, weight);
+                return output;
             }
 
             /// <summary>
@@ -114,7 +121,9 @@ public static partial class torch
                 c.Tensor(input);
                 c.Tensor(weight);
                 c.OptionalTensor(bias);
-                return c.InvokeTensor();
+                var output = c.InvokeTensor();
+                if (MacCounter.Active) MacCounter.Linear(input, weight);
+                return output;
             }
 
             /// <summary>Randomly zeroes elements with probability <paramref name="p"/> and scales the rest by 1/(1−p).</summary>

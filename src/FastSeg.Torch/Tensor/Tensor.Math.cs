@@ -1,4 +1,5 @@
 using FastSeg.Torch.Interop;
+using FastSeg.Torch.Profiling;
 
 namespace FastSeg.Torch;
 
@@ -130,13 +131,23 @@ public static partial class torch
         }
 
         /// <summary>Matrix product with NumPy broadcasting rules.</summary>
-        public Tensor matmul(Tensor other) => Ops.Binary(Aten.matmul, this, other);
+        public Tensor matmul(Tensor other)
+        {
+            var output = Ops.Binary(Aten.matmul, this, other);
+            if (MacCounter.Active) MacCounter.Matmul("matmul", output, this);
+            return output;
+        }
 
         /// <summary>2-D matrix product.</summary>
         public Tensor mm(Tensor other) => Ops.Binary(Aten.mm, this, other);
 
         /// <summary>Batched matrix product of 3-D tensors.</summary>
-        public Tensor bmm(Tensor other) => Ops.Binary(Aten.bmm, this, other);
+        public Tensor bmm(Tensor other)
+        {
+            var output = Ops.Binary(Aten.bmm, this, other);
+            if (MacCounter.Active) MacCounter.Matmul("bmm", output, this);
+            return output;
+        }
 
         /// <summary>this ^ exponent.</summary>
         public Tensor pow(Scalar exponent) => Ops.WithScalar(Aten.pow_scalar, this, exponent);

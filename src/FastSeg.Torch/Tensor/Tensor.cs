@@ -181,6 +181,16 @@ public static partial class torch
             GC.KeepAlive(gradient);
         }
 
+        /// <summary>
+        /// Replaces this tensor's data with <paramref name="data"/>'s (PyTorch's <c>t.data = data</c>): the object and
+        /// its autograd identity stay, storage, shape and dtype become <paramref name="data"/>'s.
+        /// </summary>
+        public void set_data(Tensor data)
+        {
+            Native.Check(NativeMethods.fs_tensor_set_data(NativeHandle, data.NativeHandle));
+            GC.KeepAlive(data);
+        }
+
         /// <summary>A new Tensor object referring to the same native tensor (same storage, same autograd identity).</summary>
         public Tensor alias()
         {
