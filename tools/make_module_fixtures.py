@@ -1,0 +1,84 @@
+"""Writes tests/FastSeg.Torch.Tests/Fixtures/modules.json: the state-dict layout of a nested test network as PyTorch
+1.13 produces it, randomised weights, and its outputs in eval and train mode (with the running statistics after the
+train-mode pass). Run with Debian's interpreter: /usr/bin/python3 tools/make_module_fixtures.py
+"""
+import os
+
+import torch
+from torch import nn
+
+import fixture_io
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "tests", "FastSeg.Torch.Tests", "Fixtures", "modules.json")
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.act = nn.PReLU(cout)
+        self.register_buffer("scale", torch.ones(1))
+        self.register_buffer("cache", torch.zeros(1), persistent=False)
+
+    def forward(self, x):
+        return self.act(self.bn1(self.conv1(x))) * self.scale
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.layers = nn.ModuleList([Block(8, 8), Block(8, 16)])
+        self.heads = nn.ModuleDict({"seg": nn.Conv2d(16, 5, 1), "aux": nn.Conv2d(16, 5, (1, 3), padding=(0, 1))})
+        self.up = nn.ConvTranspose2d(5, 5, 4, stride=2, padding=1, groups=5, bias=False)
+        self.norm = nn.BatchNorm2d(5, affine=False)
+        self.fc = nn.Linear(5, 3, bias=False)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.layers:
+            x = block(x)
+        x = self.heads["seg"](x) + self.heads["aux"](x)
+        x = self.norm(self.up(x))
+        return self.fc(x.mean((2, 3)))
+
+
+def main():
+    torch.manual_seed(7)
+    net = Net()
+    with torch.no_grad():
+        for name, t in net.state_dict().items():
+            if name.endswith("running_var"):
+                t.uniform_(0.5, 1.5)
+            elif name.endswith("running_mean"):
+                t.normal_(0, 0.2)
+            elif t.is_floating_point() and not name.endswith("scale"):
+                t.normal_(0, 0.3)
+            elif name.endswith("scale"):
+                t.fill_(1.5)
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    x = torch.randn(2, 3, 16, 20)
+    net.eval()
+    eval_out = net(x)
+    net.train()
+    train_out = net(x)
+    cases = {
+        "layout": {
+            "keys": list(state.keys()),
+            "shapes": [list(t.shape) for t in state.values()],
+            "dtypes": [fixture_io.tensor(t)["dtype"] for t in state.values()],
+            "parameters": [n for n, _ in net.named_parameters()],
+            "buffers": [n for n, _ in net.named_buffers()],
+            "modules": [n for n, _ in net.named_modules()],
+        },
+        "weights": {k: v for k, v in state.items()},
+        "io": {"input": x, "eval_output": eval_out, "train_output": train_out},
+        "after_train": {k: v for k, v in net.state_dict().items() if "running" in k or "num_batches" in k},
+    }
+    fixture_io.write(OUT, cases)
+
+
+if __name__ == "__main__":
+    main()
