@@ -1,0 +1,179 @@
+using System.Reflection;
+using FastSeg.Torch;
+
+namespace FastSeg.Models.Zoo;
+
+/// <summary>
+/// The registry of networks: <c>ModelZoo.Create("icnet", encoder: "resnet18")</c>, or fluently
+/// <c>ModelZoo.Model("bisenetv2").WithClasses(19).WithAuxHeads().Build()</c>.
+/// </summary>
+public static class ModelZoo
+{
+    private static readonly Lazy<IReadOnlyDictionary<string, IModelRegistration>> Registry = new(Discover);
+
+    private static IReadOnlyDictionary<string, IModelRegistration> Discover()
+    {
+        var result = new SortedDictionary<string, IModelRegistration>(StringComparer.Ordinal);
+        var types = typeof(ModelZoo).Assembly.GetTypes()
+            .Where(t => typeof(IModelRegistration).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false });
+        foreach (var type in types)
+        {
+            var registration = (IModelRegistration)Activator.CreateInstance(type, nonPublic: true)!;
+            if (!result.TryAdd(registration.Info.Name, registration))
+                throw new InvalidOperationException($"two networks are registered as '{registration.Info.Name}'");
+        }
+        return result;
+    }
+
+    /// <summary>Every registered network, by name.</summary>
+    public static IReadOnlyList<ModelInfo> List() => Registry.Value.Values.Select(r => r.Info).ToList();
+
+    /// <summary>Registered names.</summary>
+    public static IReadOnlyList<string> Names => Registry.Value.Keys.ToList();
+
+    /// <summary>The metadata of <paramref name="name"/>; throws listing the valid names if unknown.</summary>
+    public static ModelInfo Describe(string name) => Find(name).Info;
+
+    private static IModelRegistration Find(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (Registry.Value.TryGetValue(name.ToLowerInvariant(), out var r)) return r;
+        throw new ArgumentException($"unknown model '{name}'; valid names: {string.Join(", ", Registry.Value.Keys)}", nameof(name));
+    }
+
+    /// <summary>Builds a network with freshly initialised weights.</summary>
+    /// <param name="name">Registry name (see <see cref="List"/>).</param>
+    /// <param name="encoder">Encoder or variant (see <see cref="ModelInfo.Encoders"/>); null for the default.</param>
+    /// <param name="numClasses">Output classes.</param>
+    /// <param name="aux">Enable auxiliary heads.</param>
+    /// <param name="detail">Enable the detail head (STDC).</param>
+    /// <param name="options">Network-specific options (see <see cref="ModelInfo.ExtraOptions"/>).</param>
+    public static SegmentationModel Create(string name, string? encoder = null, int numClasses = 19, bool aux = false,
+        bool detail = false, IReadOnlyDictionary<string, string>? options = null) =>
+        Create(name, new ModelOptions
+        {
+            Encoder = encoder,
+            NumClasses = numClasses,
+            Aux = aux,
+            Detail = detail,
+            Extra = options ?? new Dictionary<string, string>(),
+        });
+
+    /// <summary>Builds a network from options, validating them against its metadata.</summary>
+    public static SegmentationModel Create(string name, ModelOptions options)
+    {
+        var registration = Find(name);
+        var info = registration.Info;
+        var resolved = Validate(info, options);
+        var model = registration.Build(resolved);
+        model.Info = info;
+        model.Options = resolved;
+        return model;
+    }
+
+    /// <summary>Starts a fluent description of the network <paramref name="name"/>.</summary>
+    public static ModelBuilder Model(string name) => new(Find(name).Info.Name);
+
+    private static ModelOptions Validate(ModelInfo info, ModelOptions options)
+    {
+        if (options.NumClasses < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.NumClasses, $"{info.Name}: numClasses must be at least 1");
+        string? encoder = options.Encoder;
+        if (encoder is not null)
+        {
+            if (info.Encoders.Count == 0)
+                throw new ArgumentException($"{info.Name} has no encoder choice; leave the encoder unset");
+            encoder = encoder.ToLowerInvariant();
+            if (!info.Encoders.Contains(encoder))
+                throw new ArgumentException($"{info.Name} does not support encoder '{options.Encoder}'; valid encoders: {string.Join(", ", info.Encoders)}");
+        }
+        if (options.Aux && !info.SupportsAux)
+        {
+            var withAux = List().Where(i => i.SupportsAux).Select(i => i.Name);
+            throw new ArgumentException($"{info.Name} has no auxiliary heads; networks with aux heads: {string.Join(", ", withAux)}");
+        }
+        if (options.Detail && !info.SupportsDetail)
+        {
+            var withDetail = List().Where(i => i.SupportsDetail).Select(i => i.Name);
+            throw new ArgumentException($"{info.Name} has no detail head; networks with one: {string.Join(", ", withDetail)}");
+        }
+        var extra = new Dictionary<string, string>();
+        foreach (var (key, allowed) in info.ExtraOptions) extra[key] = allowed[0];
+        foreach (var (key, value) in options.Extra)
+        {
+            if (!info.ExtraOptions.TryGetValue(key, out var allowed))
+            {
+                var valid = info.ExtraOptions.Count == 0 ? "none" : string.Join(", ", info.ExtraOptions.Keys);
+                throw new ArgumentException($"{info.Name} has no option '{key}'; valid options: {valid}");
+            }
+            if (!allowed.Contains(value))
+                throw new ArgumentException($"{info.Name} option '{key}' cannot be '{value}'; valid values: {string.Join(", ", allowed)}");
+            extra[key] = value;
+        }
+        return options with { Encoder = encoder ?? info.DefaultEncoder, Extra = extra };
+    }
+}
+
+/// <summary>Fluent construction: <c>ModelZoo.Model("stdc").WithEncoder("stdc2").WithDetailHead().Build()</c>.</summary>
+public sealed class ModelBuilder
+{
+    private readonly string _name;
+    private ModelOptions _options = new();
+    private string? _weights;
+    private bool _strict = true;
+
+    internal ModelBuilder(string name) => _name = name;
+
+    /// <summary>Sets the number of output classes.</summary>
+    public ModelBuilder WithClasses(int numClasses)
+    {
+        _options = _options with { NumClasses = numClasses };
+        return this;
+    }
+
+    /// <summary>Chooses the encoder or variant.</summary>
+    public ModelBuilder WithEncoder(string encoder)
+    {
+        _options = _options with { Encoder = encoder };
+        return this;
+    }
+
+    /// <summary>Enables auxiliary heads.</summary>
+    public ModelBuilder WithAuxHeads(bool enabled = true)
+    {
+        _options = _options with { Aux = enabled };
+        return this;
+    }
+
+    /// <summary>Enables the detail head (STDC).</summary>
+    public ModelBuilder WithDetailHead(bool enabled = true)
+    {
+        _options = _options with { Detail = enabled };
+        return this;
+    }
+
+    /// <summary>Sets a network-specific option.</summary>
+    public ModelBuilder WithOption(string key, string value)
+    {
+        var extra = new Dictionary<string, string>(_options.Extra) { [key] = value };
+        _options = _options with { Extra = extra };
+        return this;
+    }
+
+    /// <summary>Loads a PyTorch state dict (.pth) after building; <paramref name="strict"/> as in load_state_dict.</summary>
+    public ModelBuilder WithWeights(string path, bool strict = true)
+    {
+        _weights = path;
+        _strict = strict;
+        return this;
+    }
+
+    /// <summary>Builds the network (and loads the weights, if any).</summary>
+    public SegmentationModel Build()
+    {
+        var model = ModelZoo.Create(_name, _options);
+        if (_weights is null) return model;
+        model.Dispose();
+        throw new NotSupportedException("loading weights arrives with the checkpoint reader");
+    }
+}
