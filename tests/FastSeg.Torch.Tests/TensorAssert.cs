@@ -18,6 +18,7 @@ public static class TensorAssert
         for (int k = 0; k < ev.Length; k++)
         {
             if (double.IsNaN(ev[k]) && double.IsNaN(av[k])) continue;
+            if (ev[k] == av[k]) continue; // also equal infinities, whose difference is NaN
             double tol = atol + rtol * Math.Abs(ev[k]);
             if (!(Math.Abs(av[k] - ev[k]) <= tol))
                 Assert.Fail($"{what ?? "tensor"}: element {k} is {av[k]:R}, expected {ev[k]:R} (tolerance {tol:G3})");

@@ -321,6 +321,13 @@ public static partial class torch
         /// <summary>Sum over one dimension.</summary>
         public Tensor sum(long dim, bool keepdim = false, ScalarType? type = null) => sum(new[] { dim }, keepdim, type);
 
+        /// <summary>Sum over one dimension.</summary>
+        /// <remarks>
+        /// Exists so that <c>sum(0)</c> means dimension 0: without an <c>int</c> overload C# converts the literal 0 to
+        /// <see cref="ScalarType"/> and picks <see cref="sum(ScalarType?)"/>, a full sum in uint8.
+        /// </remarks>
+        public Tensor sum(int dim, bool keepdim = false, ScalarType? type = null) => sum(new long[] { dim }, keepdim, type);
+
         /// <summary>Mean of all elements.</summary>
         public Tensor mean(ScalarType? type = null)
         {
@@ -335,6 +342,9 @@ public static partial class torch
 
         /// <summary>Mean over one dimension.</summary>
         public Tensor mean(long dim, bool keepdim = false, ScalarType? type = null) => mean(new[] { dim }, keepdim, type);
+
+        /// <summary>Mean over one dimension (an <c>int</c> overload for the same reason as <see cref="sum(int, bool, ScalarType?)"/>).</summary>
+        public Tensor mean(int dim, bool keepdim = false, ScalarType? type = null) => mean(new long[] { dim }, keepdim, type);
 
         private Tensor DimReduce(AtenOp op, long[] dim, bool keepdim, ScalarType? type)
         {
