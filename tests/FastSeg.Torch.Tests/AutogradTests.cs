@@ -55,6 +55,30 @@ public class AutogradTests
     }
 
     [Fact]
+    public void AssigningAGradientOfTheWrongSizeOrTypeIsRejected()
+    {
+        // As in PyTorch's Tensor.grad setter: a mismatched gradient would otherwise be broadcast into later
+        // accumulations and optimizer steps without any error.
+        using var x = Leaf(1, 2);
+        using (var wrongSize = zeros(3))
+        {
+            var ex = Assert.Throws<TorchException>(() => x.grad = wrongSize);
+            Assert.Contains("different size", ex.Message);
+        }
+        using (var wrongType = zeros(new long[] { 2 }, ScalarType.Float64))
+        {
+            var ex = Assert.Throws<TorchException>(() => x.grad = wrongType);
+            Assert.Contains("different type", ex.Message);
+        }
+        Assert.Throws<TorchException>(() => x.grad = x);
+        Assert.Null(x.grad);
+
+        using (var right = ones(2)) x.grad = right;
+        using var g = x.grad!;
+        Assert.Equal(new float[] { 1, 1 }, g.ToArray<float>());
+    }
+
+    [Fact]
     public void TheGradPropertySharesStorageWithTheAccumulatedGradient()
     {
         using var x = Leaf(1, 2);
