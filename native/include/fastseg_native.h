@@ -113,7 +113,7 @@ FS_API int32_t fs_tensor_same(fs_tensor a, fs_tensor b, int32_t* same);
 FS_API int32_t fs_tensor_set_requires_grad(fs_tensor t, int32_t requires_grad);
 /* `*grad` is NULL when the tensor has no gradient. */
 FS_API int32_t fs_tensor_grad(fs_tensor t, fs_tensor* grad);
-/* Sets (or, with NULL, clears) the accumulated gradient. */
+/* Sets (or, with NULL, clears) the accumulated gradient; a new one must match the tensor in size, dtype and device. */
 FS_API int32_t fs_tensor_set_grad(fs_tensor t, fs_tensor grad);
 /* retain_graph: -1 = same as create_graph, 0 = free the graph, 1 = keep it. */
 /* Replaces the data of `t` with `data` in place (PyTorch's `param.data = ...`): same object, new storage/dtype. */

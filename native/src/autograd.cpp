@@ -23,7 +23,18 @@ FS_API int32_t fs_tensor_grad(fs_tensor t, fs_tensor* grad) {
 FS_API int32_t fs_tensor_set_grad(fs_tensor t, fs_tensor grad) {
     FS_GUARD({
         at::Tensor& x = fastseg::tensor_ref(t);
-        x.mutable_grad() = grad ? fastseg::tensor_ref(grad) : at::Tensor();
+        if (!grad) {
+            x.mutable_grad() = at::Tensor();
+            return FS_OK;
+        }
+        const at::Tensor& g = fastseg::tensor_ref(grad);
+        // The checks of PyTorch's Python setter: libtorch's mutable_grad() takes anything, and a mismatched gradient
+        // would then be broadcast silently by later accumulations and optimizer updates.
+        TORCH_CHECK(!x.is_same(g), "can't assign Variable as its own grad");
+        TORCH_CHECK_TYPE(g.options().type_equal(x.options()), "assigned grad has data of a different type");
+        TORCH_CHECK(g.device() == x.device(), "assigned grad has data located on a different device");
+        TORCH_CHECK(g.sizes().equals(x.sizes()), "assigned grad has data of a different size");
+        x.mutable_grad() = g;
     })
 }
 

@@ -153,7 +153,8 @@ public static partial class torch
 
         /// <summary>
         /// The gradient accumulated by <see cref="backward"/>, or null. Each read returns a new Tensor that shares the
-        /// gradient's storage; setting null clears it.
+        /// gradient's storage; setting null clears it. A tensor set here must match this one in size, dtype and device
+        /// (a <see cref="TorchException"/> otherwise), as in PyTorch.
         /// </summary>
         public Tensor? grad
         {
