@@ -30,8 +30,7 @@ public sealed class DisposeScope : IDisposable
 
     internal void Add(IDisposable item)
     {
-        if (_disposed) throw new ObjectDisposedException(nameof(DisposeScope));
-        _items.Add(item);
+        if (!_disposed) _items.Add(item);
     }
 
     internal bool Remove(IDisposable item) => _items.Remove(item);
@@ -82,8 +81,11 @@ public sealed class DisposeScope : IDisposable
         if (_disposed) return;
         DisposeEverything();
         _disposed = true;
-        if (ReferenceEquals(t_current, this)) t_current = Outer;
-        else throw new InvalidOperationException("dispose scopes must be disposed in the reverse order of their creation");
+        // Scopes are meant to end in reverse order; if one ends early, the thread's current scope becomes the nearest
+        // one still open, so later tensors never land in a disposed scope.
+        var current = t_current;
+        while (current is not null && current._disposed) current = current.Outer;
+        t_current = current;
     }
 }
 

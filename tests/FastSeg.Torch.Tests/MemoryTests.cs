@@ -258,3 +258,21 @@ public class DisposeScopeTests
         Assert.Equal(new float[] { 2, 4 }, again.ToArray<float>());
     }
 }
+
+public class DisposeScopeOrderTests
+{
+    [Fact]
+    public void DisposingAnOuterScopeFirstLeavesTheThreadUsable()
+    {
+        var outer = NewDisposeScope();
+        var inner = NewDisposeScope();
+        var a = ones(2);
+        outer.Dispose(); // out of order: the inner scope is still open
+        Assert.False(a.IsInvalid); // a belongs to the inner scope
+        inner.Dispose();
+        Assert.True(a.IsInvalid);
+        Assert.Null(DisposeScope.Current);
+        using var b = ones(2);
+        Assert.Equal(2f, b.sum().item<float>());
+    }
+}
