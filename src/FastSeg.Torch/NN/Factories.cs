@@ -139,6 +139,9 @@ public static partial class torch
             InterpolationMode mode = InterpolationMode.Nearest, bool? align_corners = null) =>
             new(size, scale_factor, mode, align_corners);
 
+        /// <summary>An empty Sequential, to fill with <see cref="Modules.Sequential.append(Module{Tensor, Tensor})"/>.</summary>
+        public static Sequential Sequential() => new(Array.Empty<(string, Module<Tensor, Tensor>)>());
+
         /// <summary>Modules run in order, keyed "0", "1", ...</summary>
         public static Sequential Sequential(params Module<Tensor, Tensor>[] modules) =>
             new(modules.Select((m, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), m)));

@@ -1,0 +1,94 @@
+"""Writes tests/FastSeg.Models.Tests/Fixtures/zoo/<id>.json for every variant listed in tools/zoo_variants/*.json.
+
+Usage: /usr/bin/python3 tools/make_zoo_fixtures.py --ref /path/to/realtime-semantic-segmentation-pytorch [ids...]
+
+A variant file holds a list of objects:
+  {"id": "icnet-resnet18", "model": "icnet", "ctor": {"backbone_type": "resnet18", "use_aux": true},
+   "csharp": {"encoder": "resnet18", "aux": true, "options": {}}, "input": [1, 3, 128, 256], "aux": true}
+"ctor" goes to the reference constructor (num_class=19 is added); "csharp" is how the C# test builds the same
+network through ModelZoo; "aux": true also records the train-mode auxiliary outputs.
+
+Each fixture holds the reference state-dict layout (keys, shapes, dtypes, parameter count), and, with the weights set
+by zoo_reference.deterministic_fill and the input by deterministic_input, summaries of the eval-mode logits and of the
+train-mode outputs (statistics and 64 sampled values each).
+"""
+import argparse
+import glob
+import json
+import os
+
+import torch
+
+import zoo_reference as zr
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT_DIR = os.path.join(HERE, "..", "tests", "FastSeg.Models.Tests", "Fixtures", "zoo")
+DTYPES = {torch.float32: "float32", torch.int64: "int64", torch.float64: "float64"}
+
+
+def forward_train(model, x, key):
+    """The reference's training-mode forward: aux-capable models take is_training=True."""
+    try:
+        return model(x, is_training=True)
+    except TypeError:
+        return model(x)
+
+
+def make(ref, variant):
+    pkg = zr.load_reference(ref)
+    from models.model_registry import model_hub
+    ctor = dict(variant.get("ctor", {}))
+    ctor.setdefault("num_class", 19)
+    torch.manual_seed(0)
+    model = model_hub[variant["model"]](**ctor)
+    state = model.state_dict()
+    fixture = {
+        "id": variant["id"],
+        "model": variant["model"],
+        "csharp": variant.get("csharp", {}),
+        "ctor": ctor,
+        "keys": list(state.keys()),
+        "shapes": [list(t.shape) for t in state.values()],
+        "dtypes": [DTYPES[t.dtype] for t in state.values()],
+        "params": sum(p.numel() for p in model.parameters()),
+        "input": variant.get("input", [1, 3, 128, 256]),
+    }
+    zr.deterministic_fill(model)
+    x = zr.deterministic_input(fixture["input"])
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    fixture["eval"] = zr.summary(out)
+    if variant.get("aux"):
+        model.train()
+        torch.manual_seed(0)
+        with torch.no_grad():
+            res = forward_train(model, torch.cat([x, x.flip(3)]), variant["model"])
+        main, extra = res if isinstance(res, (tuple, list)) else (res, ())
+        extras = list(extra) if isinstance(extra, (tuple, list)) else [extra]
+        fixture["train"] = {"logits": zr.summary(main), "extras": [zr.summary(e) for e in extras]}
+    os.makedirs(OUT_DIR, exist_ok=True)
+    path = os.path.join(OUT_DIR, variant["id"] + ".json")
+    with open(path, "w") as f:
+        json.dump(fixture, f, separators=(",", ":"))
+    print(f"wrote {path}: {fixture['params']:,} params, {len(fixture['keys'])} entries")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ref", required=True, help="checkout of zh320/realtime-semantic-segmentation-pytorch")
+    parser.add_argument("ids", nargs="*", help="variant ids to (re)make; all when omitted")
+    args = parser.parse_args()
+    variants = []
+    for path in sorted(glob.glob(os.path.join(HERE, "zoo_variants", "*.json"))):
+        with open(path) as f:
+            variants.extend(json.load(f))
+    for v in variants:
+        if not args.ids or v["id"] in args.ids:
+            make(os.path.abspath(args.ref), v)
+
+
+if __name__ == "__main__":
+    main()
