@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class LinkNetTests : ModelTestBase
+{
+    protected override string ModelName => "linknet";
+}
