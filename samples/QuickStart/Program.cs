@@ -13,9 +13,8 @@ using var net = Sequential(
     ("conv1", Conv2d(3, 16, 3, padding: 1, bias: false)), ("bn1", BatchNorm2d(16)), ("relu1", ReLU()),
     ("conv2", Conv2d(16, 16, 3, padding: 2, dilation: 2, bias: false)), ("bn2", BatchNorm2d(16)), ("relu2", ReLU()),
     ("classifier", Conv2d(16, 2, 1)));
-var parameters = net.parameters().ToList();
 Console.WriteLine($"FastSeg QuickStart on libtorch {__version__}, {get_num_threads()} threads");
-Console.WriteLine($"network: {parameters.Sum(p => p.numel()):N0} parameters, 2 classes, {Size}x{Size} inputs");
+Console.WriteLine($"network: {net.parameters().Sum(p => p.numel()):N0} parameters, 2 classes, {Size}x{Size} inputs");
 
 var rng = new Random(1);
 (Tensor images, Tensor masks) MakeBatch()
@@ -37,8 +36,8 @@ var rng = new Random(1);
     return (tensor(image, new long[] { Batch, 3, Size, Size }), tensor(mask, new long[] { Batch, Size, Size }));
 }
 
-const double LearningRate = 0.1, Momentum = 0.9;
-var velocity = parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToList();
+using var optimizer = optim.SGD(net.parameters(), lr: 0.1, momentum: 0.9, weight_decay: 1e-4);
+var scheduler = optim.lr_scheduler.PolynomialLR(optimizer, total_iters: Steps, power: 0.9);
 double first = 0, last = 0;
 for (int step = 1; step <= Steps; step++)
 {
@@ -46,20 +45,13 @@ for (int step = 1; step <= Steps; step++)
     var (images, masks) = MakeBatch();
     var logits = net.call(images);
     var loss = functional.cross_entropy(logits, masks);
-    net.zero_grad();
+    optimizer.zero_grad();
     loss.backward();
-    using (no_grad())
-    {
-        // SGD with momentum, written out: v = m·v + g; p -= lr·v.
-        for (int k = 0; k < parameters.Count; k++)
-        {
-            velocity[k].mul_(Momentum).add_(parameters[k].grad!);
-            parameters[k].sub_(velocity[k], LearningRate);
-        }
-    }
+    optimizer.step();
+    scheduler.step();
     last = loss.item<float>();
     if (step == 1) first = last;
-    if (step == 1 || step % 10 == 0) Console.WriteLine($"step {step,3}  loss {last:F4}");
+    if (step == 1 || step % 10 == 0) Console.WriteLine($"step {step,3}  loss {last:F4}  lr {scheduler.get_last_lr()[0]:F4}");
 }
 
 net.eval();
@@ -71,5 +63,4 @@ using (no_grad())
     double accuracy = predicted.eq(masks).@float().mean().item<float>();
     Console.WriteLine($"loss fell from {first:F4} to {last:F4}; pixel accuracy on a fresh batch: {accuracy:P1}");
 }
-foreach (var v in velocity) v.Dispose();
 return last < first ? 0 : 1;
