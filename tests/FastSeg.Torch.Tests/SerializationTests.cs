@@ -667,6 +667,56 @@ public sealed class SerializationTests : IDisposable
         Assert.StartsWith(corrupt, crc.Message);
     }
 
+    [Fact]
+    public void RandomCorruptionEitherLoadsOrGivesTheFileNamingException()
+    {
+        // Flipped bytes in tensor data of the legacy format (which has no checksum) still load; anything else must be
+        // refused with CheckpointFormatException, never another exception type, a crash or a huge allocation.
+        var random = new Random(11);
+        int refused = 0, loaded = 0;
+        foreach (var fixture in new[] { "checkpoint.pt", "legacy.pt", "views.pt", "protocol4.pt" })
+        {
+            var original = File.ReadAllBytes(FixturePath(fixture));
+            for (int trial = 0; trial < 150; trial++)
+            {
+                var bytes = (byte[])original.Clone();
+                int flips = 1 + random.Next(3);
+                for (int k = 0; k < flips; k++) bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+                var path = Temp($"fuzz-{trial}-{fixture}");
+                File.WriteAllBytes(path, bytes);
+                try
+                {
+                    using (NewDisposeScope()) load(path);
+                    loaded++;
+                }
+                catch (CheckpointFormatException e)
+                {
+                    Assert.StartsWith(path + ": ", e.Message);
+                    refused++;
+                }
+                File.Delete(path);
+            }
+        }
+        Assert.True(refused > 300, $"{refused} refused, {loaded} loaded");
+    }
+
+    [Fact]
+    public void Crc32MatchesTheReferenceOnEveryPath()
+    {
+        Assert.Equal(0xCBF43926u, Crc32.Compute("123456789"u8));
+        var random = new Random(7);
+        var data = new byte[1 << 20];
+        random.NextBytes(data);
+        foreach (var length in Enumerable.Range(0, 300).Concat(new[] { 1000, 4095, 4096, 65537, data.Length }))
+        {
+            var span = data.AsSpan(random.Next(0, 16), Math.Min(length, data.Length - 16));
+            uint reference = Crc32.Finish(Crc32.UpdateTables(Crc32.Start, span));
+            Assert.Equal(reference, Crc32.Compute(span));
+            int split = span.Length / 3;
+            Assert.Equal(reference, Crc32.Finish(Crc32.Update(Crc32.Update(Crc32.Start, span[..split]), span[split..])));
+        }
+    }
+
     // ---- atomic writes ----------------------------------------------------------------------------------------------
 
     [Fact]

@@ -1,8 +1,13 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace FastSeg.Torch.Serialization;
 
 /// <summary>
-/// The CRC-32 of zip archives (reflected polynomial 0xEDB88320), computed eight bytes per step with eight lookup
-/// tables so that checksumming tensor data runs at memory speed rather than byte-at-a-time.
+/// The CRC-32 of zip archives (reflected polynomial 0xEDB88320). On x86 with carry-less multiplication it folds 64
+/// bytes per step (the PCLMULQDQ method of Intel's white paper "Fast CRC Computation for Generic Polynomials Using
+/// PCLMULQDQ"), which keeps checksumming tensor data near memory speed; elsewhere, and for the tail, it uses eight
+/// lookup tables, eight bytes per step.
 /// </summary>
 internal static class Crc32
 {
@@ -34,7 +39,69 @@ internal static class Crc32
     public const uint Start = 0xFFFFFFFFu;
 
     /// <summary>Folds <paramref name="data"/> into the running value <paramref name="crc"/>.</summary>
-    public static uint Update(uint crc, ReadOnlySpan<byte> data)
+    public static unsafe uint Update(uint crc, ReadOnlySpan<byte> data)
+    {
+        if (Pclmulqdq.IsSupported && data.Length >= 64)
+        {
+            int whole = data.Length & ~15;
+            fixed (byte* p = data) crc = UpdateFolding(crc, p, whole);
+            data = data[whole..];
+        }
+        return UpdateTables(crc, data);
+    }
+
+    // Folding constants for the reflected polynomial: x^(4*128+32), x^(4*128-32) mod P (4-block fold); x^(128+32),
+    // x^(128-32) mod P (1-block fold); x^64 mod P; then P itself and the Barrett constant floor(x^64 / P).
+    private static readonly Vector128<ulong> Fold4 = Vector128.Create(0x154442bd4UL, 0x1c6e41596UL);
+    private static readonly Vector128<ulong> Fold1 = Vector128.Create(0x1751997d0UL, 0x0ccaa009eUL);
+    private static readonly Vector128<ulong> Fold64 = Vector128.Create(0x163cd6124UL, 0UL);
+    private static readonly Vector128<ulong> Barrett = Vector128.Create(0x1DB710641UL, 0x1F7011641UL);
+    private static readonly Vector128<ulong> Low32 = Vector128.Create(0xFFFFFFFFUL, 0UL);
+
+    private static unsafe Vector128<ulong> Load(byte* p) => Sse2.LoadVector128(p).AsUInt64();
+
+    // (low qword x k.low) xor (high qword x k.high): moves a 128-bit block forward by the distance k encodes.
+    private static Vector128<ulong> Fold(Vector128<ulong> x, Vector128<ulong> k) =>
+        Pclmulqdq.CarrylessMultiply(x, k, 0x00) ^ Pclmulqdq.CarrylessMultiply(x, k, 0x11);
+
+    /// <summary>The folding path; <paramref name="length"/> is a multiple of 16 and at least 64.</summary>
+    private static unsafe uint UpdateFolding(uint crc, byte* p, int length)
+    {
+        var x1 = Load(p) ^ Vector128.CreateScalar((ulong)crc);
+        var x2 = Load(p + 16);
+        var x3 = Load(p + 32);
+        var x4 = Load(p + 48);
+        p += 64;
+        length -= 64;
+        while (length >= 64)
+        {
+            x1 = Fold(x1, Fold4) ^ Load(p);
+            x2 = Fold(x2, Fold4) ^ Load(p + 16);
+            x3 = Fold(x3, Fold4) ^ Load(p + 32);
+            x4 = Fold(x4, Fold4) ^ Load(p + 48);
+            p += 64;
+            length -= 64;
+        }
+        x1 = Fold(x1, Fold1) ^ x2;
+        x1 = Fold(x1, Fold1) ^ x3;
+        x1 = Fold(x1, Fold1) ^ x4;
+        while (length >= 16)
+        {
+            x1 = Fold(x1, Fold1) ^ Load(p);
+            p += 16;
+            length -= 16;
+        }
+
+        // 128 bits to 64, then 64 to 32, then the Barrett reduction to the 32-bit remainder.
+        x1 = Pclmulqdq.CarrylessMultiply(x1, Fold1, 0x10) ^ Sse2.ShiftRightLogical128BitLane(x1, 8);
+        x1 = Pclmulqdq.CarrylessMultiply(x1 & Low32, Fold64, 0x00) ^ Sse2.ShiftRightLogical128BitLane(x1, 4);
+        var t = Pclmulqdq.CarrylessMultiply(x1 & Low32, Barrett, 0x10);
+        t = Pclmulqdq.CarrylessMultiply(t & Low32, Barrett, 0x00);
+        return (t ^ x1).AsUInt32().GetElement(1);
+    }
+
+    /// <summary>The table-only path (tests compare the two).</summary>
+    internal static uint UpdateTables(uint crc, ReadOnlySpan<byte> data)
     {
         uint[] t0 = Tables[0], t1 = Tables[1], t2 = Tables[2], t3 = Tables[3];
         uint[] t4 = Tables[4], t5 = Tables[5], t6 = Tables[6], t7 = Tables[7];
