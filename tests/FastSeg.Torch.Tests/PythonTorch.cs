@@ -9,8 +9,13 @@ namespace FastSeg.Torch.Tests;
 /// </summary>
 public static class PythonTorch
 {
-    /// <summary>The interpreter that has torch (not the <c>python3</c> on PATH, which may lack it).</summary>
-    public const string Interpreter = "/usr/bin/python3";
+    /// <summary>
+    /// The interpreter that has torch: Debian's <c>/usr/bin/python3</c> (not the <c>python3</c> on PATH, which may lack
+    /// it), unless the environment variable <c>FASTSEG_PYTHON</c> names another one.
+    /// </summary>
+    public static string Interpreter { get; } = Environment.GetEnvironmentVariable("FASTSEG_PYTHON") is { Length: > 0 } p
+        ? p
+        : "/usr/bin/python3";
 
     private static readonly Lazy<string?> Unavailable = new(Probe);
 
@@ -92,6 +97,6 @@ public sealed class PythonTorchFactAttribute : FactAttribute
     /// <summary>Sets <see cref="FactAttribute.Skip"/> when Python with torch cannot be run.</summary>
     public PythonTorchFactAttribute()
     {
-        if (!PythonTorch.IsAvailable) Skip = "needs /usr/bin/python3 with torch: " + PythonTorch.UnavailableReason;
+        if (!PythonTorch.IsAvailable) Skip = "needs Python with torch: " + PythonTorch.UnavailableReason;
     }
 }

@@ -226,7 +226,7 @@ public sealed class SerializationTests : IDisposable
 
     private const string SampleKeys =
         "epoch int32 big huge neg lr f32 name ok none list tuple empty_list empty_tuple empty_dict int_keys mixed_keys " +
-        "nested model dtypes grid grid_t grid_slice line_a line_b line_c param requires_grad same_twice specials";
+        "nested model dtypes grid grid_t grid_slice line_a line_b line_c expanded param requires_grad same_twice specials";
 
     /// <summary>A checkpoint with every kind of value; the Python check below mirrors it.</summary>
     private static Dictionary<string, object?> Sample()
@@ -279,6 +279,7 @@ public sealed class SerializationTests : IDisposable
             ["line_a"] = line.narrow(0, 0, 4),
             ["line_b"] = line.narrow(0, 2, 4),
             ["line_c"] = line.narrow(0, 7, 2),
+            ["expanded"] = tensor(new float[] { 1, 2, 3 }).expand(4, 3),
             ["param"] = new nn.Parameter(tensor(new float[] { 1, 2 })),
             ["requires_grad"] = ones(2).requires_grad_(),
             ["same_twice"] = new List<object?> { grid, grid },
@@ -341,6 +342,9 @@ public sealed class SerializationTests : IDisposable
         a.add_(100);
         Assert.Equal(new double[] { 102, 103, 4, 5 }, b.ToArray<double>());
         Assert.Equal(new double[] { 7, 8 }, d.ToArray<double>());
+        var expanded = (Tensor)c["expanded"]!;
+        Assert.Equal(new long[] { 0, 1 }, expanded.stride());
+        Assert.Equal(new float[] { 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3 }, expanded.ToArray<float>());
 
         var param = Assert.IsType<nn.Parameter>(c["param"]);
         Assert.True(param.requires_grad);
@@ -435,6 +439,9 @@ public sealed class SerializationTests : IDisposable
             assert cc.storage_offset() - a.storage_offset() == 7
             a.add_(100)
             assert b.tolist() == [102.0, 103.0, 4.0, 5.0], b
+            e = c['expanded']
+            assert e.stride() == (0, 1) and torch.equal(e, torch.tensor([1.0, 2.0, 3.0]).expand(4, 3))
+            assert len(e.storage()) == 3
             assert type(c['param']) is torch.nn.Parameter and c['param'].requires_grad
             assert c['requires_grad'].requires_grad and type(c['requires_grad']) is torch.Tensor
             assert c['same_twice'][0] is c['same_twice'][1] is c['grid']

@@ -30,7 +30,9 @@ public static partial class torch
     /// compare element-wise); list → <c>List&lt;object?&gt;</c>; tuple → <c>object?[]</c>; int → <c>long</c> (a
     /// <see cref="System.Numerics.BigInteger"/> beyond 64 bits); float → <c>double</c>; str → <c>string</c>; bool →
     /// <c>bool</c>; None → <c>null</c>; tensor → <see cref="Tensor"/> on the CPU (Parameter → <see cref="nn.Parameter"/>).
-    /// Dictionary enumeration order is the file's order. Tensors that shared a storage share memory again.
+    /// Dictionary enumeration order is the file's order. Tensors that shared a storage share memory again, and views keep
+    /// their strides and storage offset. Loaded tensors belong to the current dispose scope, like any new tensor
+    /// (parameters, as always, to none).
     /// <para>
     /// The unpickler is safe: it honours only <c>collections.OrderedDict</c>, <c>torch._utils._rebuild_tensor_v2</c>
     /// (and <c>_rebuild_tensor</c>, <c>_rebuild_parameter</c>, <c>_rebuild_parameter_with_state</c>) and the typed
