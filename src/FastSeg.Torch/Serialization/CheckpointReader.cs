@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Text;
 using FastSeg.Torch.Interop;
 using static FastSeg.Torch.torch;
@@ -129,7 +128,12 @@ internal sealed class CheckpointReader : IPickleHost
     {
         using var zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
         var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
-        foreach (var e in zip.Entries) entries.TryAdd(e.FullName, e);
+        foreach (var e in zip.Entries)
+        {
+            if (e.CompressedLength > stream.Length)
+                throw new PickleException($"record '{e.FullName}' claims {e.CompressedLength} bytes, more than the whole file holds");
+            entries.TryAdd(e.FullName, e);
+        }
         if (zip.Entries.Count == 0) throw new PickleException("the zip archive is empty");
 
         // Every record lives under one folder ("archive/" from recent writers, the file's stem from PyTorch 1.x).

@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Text;
 using FastSeg.Torch.Interop;
 using static FastSeg.Torch.torch;
 
