@@ -116,7 +116,7 @@ internal sealed class CheckpointReader : IPickleHost
             stream.ReadExactly(ustar);
             stream.Position = 0;
             if (ustar.SequenceEqual("ustar"u8))
-                throw new PickleException("this is a tar-based checkpoint from PyTorch 0.3 or older, which is not supported");
+                throw new PickleException("this is a tar-based checkpoint from a very early PyTorch version, which is not supported");
         }
         // Anything else must be the legacy format: a sequence of pickles that starts with torch's magic number.
         return LoadLegacy(stream);
