@@ -112,6 +112,30 @@ public abstract class ModelTestBase
     }
 
     [Fact]
+    public void StateDictRoundTripsThroughAPthFile()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"fastseg-{ModelName}-{Guid.NewGuid():N}.pth");
+        try
+        {
+            using var source = Create();
+            using (no_grad())
+                foreach (var p in source.parameters()) p.normal_(0, 0.02); // values unlike a fresh initialisation
+            source.SaveWeights(path);
+            var builder = ModelZoo.Model(ModelName).WithWeights(path);
+            if (Encoder is not null) builder.WithEncoder(Encoder);
+            using var copy = builder.Build();
+            var a = source.state_dict();
+            var b = copy.state_dict();
+            Assert.Equal(a.Keys, b.Keys);
+            foreach (var (key, value) in a) Assert.True(value.equal(b[key]), $"{key} differs after the round trip");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void DescribeMatchesTheRegistration()
     {
         var info = Info;

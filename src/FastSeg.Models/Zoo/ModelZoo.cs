@@ -173,7 +173,15 @@ public sealed class ModelBuilder
     {
         var model = ModelZoo.Create(_name, _options);
         if (_weights is null) return model;
-        model.Dispose();
-        throw new NotSupportedException("loading weights arrives with the checkpoint reader");
+        try
+        {
+            model.LoadWeights(_weights, _strict);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 }
