@@ -1,0 +1,85 @@
+using FastSeg.Cli.Commands;
+
+namespace FastSeg.Cli;
+
+/// <summary>Dispatches <c>fastseg &lt;group&gt; &lt;command&gt; ...</c>; returns the process exit code.</summary>
+internal static class CommandLine
+{
+    internal const string Usage = """
+        usage: fastseg <command> [options]
+
+        commands:
+          models list [--json]                       the networks of the zoo, with the reference's figures
+          models describe NAME [--encoder E] [--classes N] [--aux] [--detail] [--json]
+                                                     parameters, GFLOPs at 1024x512, state dict and output shape
+        """;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            return args switch
+            {
+                ["models", "list", .. var rest] => ModelsCommands.List(Arguments.Parse(rest, flags: new[] { "--json" }), stdout),
+                ["models", "describe", .. var rest] => ModelsCommands.Describe(
+                    Arguments.Parse(rest, flags: new[] { "--json", "--aux", "--detail" }, options: new[] { "--encoder", "--classes" }), stdout),
+                [] or ["--help"] or ["-h"] or ["help"] => Help(stdout),
+                _ => throw new UsageException($"unknown command '{string.Join(' ', args)}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"fastseg: {e.Message}");
+            stderr.WriteLine(Usage);
+            return 2;
+        }
+        catch (ArgumentException e)
+        {
+            stderr.WriteLine($"fastseg: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static int Help(TextWriter stdout)
+    {
+        stdout.WriteLine(Usage);
+        return 0;
+    }
+}
+
+/// <summary>A command line that does not fit the usage.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Parsed options: positional values, flags, and options with a value.</summary>
+internal sealed class Arguments
+{
+    public List<string> Positional { get; } = new();
+    public HashSet<string> Flags { get; } = new();
+    public Dictionary<string, string> Options { get; } = new();
+
+    public static Arguments Parse(IReadOnlyList<string> args, string[]? flags = null, string[]? options = null)
+    {
+        flags ??= Array.Empty<string>();
+        options ??= Array.Empty<string>();
+        var result = new Arguments();
+        for (int i = 0; i < args.Count; i++)
+        {
+            var a = args[i];
+            if (flags.Contains(a)) result.Flags.Add(a);
+            else if (options.Contains(a))
+            {
+                if (i + 1 >= args.Count) throw new UsageException($"{a} needs a value");
+                result.Options[a] = args[++i];
+            }
+            else if (a.StartsWith("--", StringComparison.Ordinal)) throw new UsageException($"unknown option {a}");
+            else result.Positional.Add(a);
+        }
+        return result;
+    }
+
+    public int GetInt(string option, int fallback)
+    {
+        if (!Options.TryGetValue(option, out var v)) return fallback;
+        return int.TryParse(v, out var n) ? n : throw new UsageException($"{option} needs an integer, got '{v}'");
+    }
+}

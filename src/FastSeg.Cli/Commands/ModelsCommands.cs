@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Text.Json;
+using FastSeg.Models;
+using FastSeg.Models.Zoo;
+using FastSeg.Torch.Profiling;
+using static FastSeg.Torch.torch;
+
+namespace FastSeg.Cli.Commands;
+
+/// <summary><c>fastseg models list</c> and <c>fastseg models describe</c>.</summary>
+internal static class ModelsCommands
+{
+    private static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    public static int List(Arguments args, TextWriter stdout)
+    {
+        if (args.Positional.Count > 0) throw new UsageException($"models list takes no arguments, got '{args.Positional[0]}'");
+        var models = ModelZoo.List();
+        if (args.Flags.Contains("--json"))
+        {
+            using var stream = new MemoryStream();
+            using (var w = new Utf8JsonWriter(stream, Indented))
+            {
+                w.WriteStartArray();
+                foreach (var info in models) WriteInfo(w, info);
+                w.WriteEndArray();
+            }
+            stdout.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+            return 0;
+        }
+        stdout.WriteLine($"{"name",-12} {"encoders",-40} {"heads",-11} {"mult",4} {"params(ref)",12} {"mIoU",6} {"FPS",5}  paper");
+        foreach (var i in models)
+        {
+            var heads = string.Join("+", new[] { i.SupportsAux ? "aux" : null, i.SupportsDetail ? "detail" : null }.Where(h => h is not null));
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{i.Name,-12} {string.Join(",", i.Encoders),-40} {(heads.Length == 0 ? "-" : heads),-11} {i.InputMultiple,4} {i.ReferenceParameters,12:N0} {i.ReferenceMIoU,6:F2} {i.ReferenceFps,5:F0}  {i.Paper}"));
+        }
+        return 0;
+    }
+
+    private static void WriteInfo(Utf8JsonWriter w, ModelInfo info)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", info.Name);
+        w.WriteString("title", info.Title);
+        w.WriteString("paper", info.Paper);
+        w.WriteStartArray("encoders");
+        foreach (var e in info.Encoders) w.WriteStringValue(e);
+        w.WriteEndArray();
+        if (info.DefaultEncoder is null) w.WriteNull("default_encoder");
+        else w.WriteString("default_encoder", info.DefaultEncoder);
+        w.WriteBoolean("aux", info.SupportsAux);
+        w.WriteBoolean("detail", info.SupportsDetail);
+        w.WriteStartObject("options");
+        foreach (var (key, values) in info.ExtraOptions)
+        {
+            w.WriteStartArray(key);
+            foreach (var v in values) w.WriteStringValue(v);
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+        w.WriteNumber("input_multiple", info.InputMultiple);
+        w.WriteNumber("reference_params", info.ReferenceParameters);
+        if (info.ReferenceMIoU is { } miou) w.WriteNumber("reference_miou", miou);
+        else w.WriteNull("reference_miou");
+        if (info.ReferenceFps is { } fps) w.WriteNumber("reference_fps_rtx2080", fps);
+        else w.WriteNull("reference_fps_rtx2080");
+        w.WriteEndObject();
+    }
+
+    public static int Describe(Arguments args, TextWriter stdout)
+    {
+        if (args.Positional.Count != 1) throw new UsageException("models describe needs exactly one NAME");
+        string name = args.Positional[0];
+        args.Options.TryGetValue("--encoder", out var encoder);
+        int classes = args.GetInt("--classes", 19);
+        using var model = ModelZoo.Create(name, encoder, classes, args.Flags.Contains("--aux"), args.Flags.Contains("--detail"));
+        var report = ModelComplexity.Measure(model, 1, 3, 512, 1024);
+        long[] outputShape;
+        model.eval();
+        using (var scope = NewDisposeScope())
+        using (inference_mode())
+            outputShape = model.call(zeros(1, 3, 512, 1024)).shape;
+        var sd = model.state_dict();
+        if (args.Flags.Contains("--json"))
+        {
+            using var stream = new MemoryStream();
+            using (var w = new Utf8JsonWriter(stream, Indented))
+            {
+                w.WriteStartObject();
+                w.WriteString("name", model.Info!.Name);
+                if (model.Options!.Encoder is null) w.WriteNull("encoder");
+                else w.WriteString("encoder", model.Options.Encoder);
+                w.WriteNumber("classes", classes);
+                w.WriteBoolean("aux", model.Options.Aux);
+                w.WriteBoolean("detail", model.Options.Detail);
+                w.WriteNumber("params", report.Parameters);
+                w.WriteNumber("gflops_1024x512", Math.Round(report.GFlops, 4));
+                w.WriteStartArray("input_shape");
+                foreach (var d in new long[] { 1, 3, 512, 1024 }) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("output_shape");
+                foreach (var d in outputShape) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("state_dict");
+                foreach (var (key, t) in sd)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("key", key);
+                    w.WriteStartArray("shape");
+                    foreach (var d in t.shape) w.WriteNumberValue(d);
+                    w.WriteEndArray();
+                    w.WriteString("dtype", DTypeName(t.dtype));
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            stdout.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+            return 0;
+        }
+        var info = model.Info!;
+        stdout.WriteLine($"{info.Title} ({info.Name}), encoder {model.Options!.Encoder ?? "-"}, {classes} classes");
+        stdout.WriteLine($"  paper:        {info.Paper}");
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  parameters:   {report.Parameters:N0} (reference, 19 classes, default options: {info.ReferenceParameters:N0})"));
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  GFLOPs:       {report.GFlops:F2} at 1024x512 (multiply-adds of convolutions and matrix products)"));
+        stdout.WriteLine($"  output shape: [{string.Join(", ", outputShape)}] for a 1x3x512x1024 input");
+        stdout.WriteLine($"  input:        height and width multiples of {model.InputMultiple}");
+        stdout.WriteLine($"  state dict:   {sd.Count} entries");
+        if (info.ReferenceMIoU is not null)
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  reference:    {info.ReferenceMIoU:F2} mIoU (Cityscapes val), {info.ReferenceFps:F0} FPS (RTX 2080)"));
+        return 0;
+    }
+
+    internal static string DTypeName(ScalarType t) => t switch
+    {
+        ScalarType.Float32 => "float32",
+        ScalarType.Float64 => "float64",
+        ScalarType.Float16 => "float16",
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Int64 => "int64",
+        ScalarType.Int32 => "int32",
+        ScalarType.Byte => "uint8",
+        ScalarType.Bool => "bool",
+        _ => t.ToString().ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,3 @@
+using FastSeg.Cli;
+
+return CommandLine.Run(args, Console.Out, Console.Error);

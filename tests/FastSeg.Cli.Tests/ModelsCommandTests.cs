@@ -1,0 +1,77 @@
+using System.Text.Json;
+using FastSeg.Models.Zoo;
+using Xunit;
+
+namespace FastSeg.Cli.Tests;
+
+public class ModelsCommandTests
+{
+    private static (int code, string stdout, string stderr) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CommandLine.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void ListJsonHasEveryRegisteredNetworkWithItsMetadata()
+    {
+        var (code, stdout, _) = Run("models", "list", "--json");
+        Assert.Equal(0, code);
+        var items = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal(ModelZoo.Names, items.Select(i => i.GetProperty("name").GetString()!));
+        var link = items.Single(i => i.GetProperty("name").GetString() == "linknet");
+        Assert.Equal(11_538_969, link.GetProperty("reference_params").GetInt64());
+        Assert.Equal(32, link.GetProperty("input_multiple").GetInt32());
+        Assert.Equal("resnet18", link.GetProperty("default_encoder").GetString());
+    }
+
+    [Fact]
+    public void DescribeJsonReportsParamsFlopsStateDictAndOutputShape()
+    {
+        var (code, stdout, stderr) = Run("models", "describe", "linknet", "--encoder", "resnet34", "--classes", "5", "--json");
+        Assert.True(code == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(new[] { "name", "encoder", "classes", "aux", "detail", "params", "gflops_1024x512", "input_shape", "output_shape", "state_dict" },
+            root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("resnet34", root.GetProperty("encoder").GetString());
+        Assert.Equal(new long[] { 1, 5, 512, 1024 }, root.GetProperty("output_shape").EnumerateArray().Select(x => x.GetInt64()));
+        using var model = ModelZoo.Create("linknet", "resnet34", 5);
+        var sd = model.state_dict();
+        var entries = root.GetProperty("state_dict").EnumerateArray().ToList();
+        Assert.Equal(sd.Keys, entries.Select(e => e.GetProperty("key").GetString()!));
+        Assert.Equal(sd["backbone.conv1.weight"].shape, entries[0].GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()));
+        Assert.Equal("int64", entries.First(e => e.GetProperty("key").GetString()!.EndsWith("num_batches_tracked", StringComparison.Ordinal)).GetProperty("dtype").GetString());
+        Assert.Equal(model.parameters().Sum(p => p.numel()), root.GetProperty("params").GetInt64());
+        double gflops = root.GetProperty("gflops_1024x512").GetDouble();
+        Assert.InRange(gflops, 20, 60); // ResNet-34 LinkNet: a few tens of GMACs at 1024x512
+    }
+
+    [Fact]
+    public void DescribeTextNamesTheFigures()
+    {
+        var (code, stdout, _) = Run("models", "describe", "linknet");
+        Assert.Equal(0, code);
+        Assert.Contains("parameters:   11,538,969", stdout);
+        Assert.Contains("output shape: [1, 19, 512, 1024]", stdout);
+    }
+
+    [Fact]
+    public void BadCommandLinesFailWithAReason()
+    {
+        var unknown = Run("models", "describe", "nonet");
+        Assert.Equal(1, unknown.code);
+        Assert.Contains("valid names:", unknown.stderr);
+        Assert.Contains("linknet", unknown.stderr);
+        var badOption = Run("models", "list", "--yaml");
+        Assert.Equal(2, badOption.code);
+        Assert.Contains("unknown option --yaml", badOption.stderr);
+        var badClasses = Run("models", "describe", "linknet", "--classes", "many");
+        Assert.Equal(2, badClasses.code);
+        Assert.Contains("--classes needs an integer", badClasses.stderr);
+        var badEncoder = Run("models", "describe", "linknet", "--encoder", "vgg");
+        Assert.Equal(1, badEncoder.code);
+        Assert.Contains("valid encoders: resnet18", badEncoder.stderr);
+    }
+}
