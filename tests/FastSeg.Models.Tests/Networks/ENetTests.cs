@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class ENetTests : ModelTestBase
+{
+    protected override string ModelName => "enet";
+}
