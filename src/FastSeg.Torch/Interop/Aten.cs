@@ -97,6 +97,8 @@ internal static class Aten
     public static readonly AtenOp pow_scalar = new("aten::pow", "Tensor_Scalar");
     public static readonly AtenOp pow_tensor = new("aten::pow", "Tensor_Tensor");
     public static readonly AtenOp exp = new("aten::exp");
+    public static readonly AtenOp sin = new("aten::sin");
+    public static readonly AtenOp cos = new("aten::cos");
     public static readonly AtenOp log = new("aten::log");
     public static readonly AtenOp log1p = new("aten::log1p");
     public static readonly AtenOp sqrt = new("aten::sqrt");

@@ -158,6 +158,12 @@ public static partial class torch
         /// <summary>eˣ.</summary>
         public Tensor exp() => Ops.Unary(Aten.exp, this);
 
+        /// <summary>Sine (radians).</summary>
+        public Tensor sin() => Ops.Unary(Aten.sin, this);
+
+        /// <summary>Cosine (radians).</summary>
+        public Tensor cos() => Ops.Unary(Aten.cos, this);
+
         /// <summary>Natural logarithm.</summary>
         public Tensor log() => Ops.Unary(Aten.log, this);
 
