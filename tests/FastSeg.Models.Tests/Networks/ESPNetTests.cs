@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class ESPNetTests : ModelTestBase
+{
+    protected override string ModelName => "espnet";
+}
