@@ -37,6 +37,10 @@ public sealed class ESPNet : SegmentationModel
     {
         if (!Variants.Contains(arch))
             throw new ArgumentException($"unsupported ESPNet architecture '{arch}'; valid: {string.Join(", ", Variants)}", nameof(arch));
+        if (arch == "espnet" && numClasses < 5)
+            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses,
+                "ESPNet's decoder splits the classes over five ESP branches, so it needs at least 5 classes (the reference fails too); " +
+                "the variants without a decoder (espnet-a/b/c) take any number");
         Arch = arch;
         bool useSkip = arch != "espnet-a";
         _reinforce = arch is "espnet" or "espnet-c";
