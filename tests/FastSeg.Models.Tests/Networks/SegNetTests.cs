@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class SegNetTests : ModelTestBase
+{
+    protected override string ModelName => "segnet";
+}
