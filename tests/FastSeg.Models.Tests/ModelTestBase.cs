@@ -103,7 +103,7 @@ public abstract class ModelTestBase
         using var scope = NewDisposeScope();
         var wrongChannels = Assert.Throws<ArgumentException>(() => model.call(zeros(1, 1, 64, 64)));
         Assert.Contains("(N, 3, H, W)", wrongChannels.Message);
-        long m = Info.InputMultiple;
+        long m = model.InputMultiple;
         if (m > 1)
         {
             var ex = Assert.Throws<ArgumentException>(() => model.call(zeros(1, 3, m * 2 + 1, m * 2)));

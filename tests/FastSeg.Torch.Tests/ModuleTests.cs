@@ -216,3 +216,18 @@ public class ModuleTests
         Assert.True(net.training); // restored
     }
 }
+
+public class BatchNormGuardTests
+{
+    [Fact]
+    public void TrainingOnOneValuePerChannelIsRefusedAsInPyTorch()
+    {
+        using var bn = BatchNorm2d(4);
+        using var x = ones(1, 4, 1, 1);
+        var ex = Assert.Throws<ArgumentException>(() => bn.call(x));
+        Assert.Contains("more than 1 value per channel", ex.Message);
+        bn.eval();
+        using var y = bn.call(x); // eval uses running statistics: fine
+        Assert.Equal(new long[] { 1, 4, 1, 1 }, y.shape);
+    }
+}

@@ -54,6 +54,13 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
     {
         if (input.dim() != 4)
             throw new ArgumentException($"BatchNorm2d expects a 4-D input (N, C, H, W), got shape {Tensor.ShapeString(input.shape)}");
+        if (training)
+        {
+            // PyTorch refuses batch statistics over a single value per channel (the variance is undefined).
+            var shape = input.shape;
+            if (shape[0] * shape[2] * shape[3] == 1)
+                throw new ArgumentException($"BatchNorm2d: expected more than 1 value per channel when training, got input size [{string.Join(", ", shape)}]");
+        }
         double factor = momentum ?? 0.0;
         if (training && track_running_stats && num_batches_tracked is not null)
         {
