@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class SwiftNetTests : ModelTestBase
+{
+    protected override string ModelName => "swiftnet";
+}
