@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class STDCTests : ModelTestBase
+{
+    protected override string ModelName => "stdc";
+}
