@@ -53,7 +53,7 @@ public sealed class PPLiteSeg : SegmentationModel
         var size = input.shape[2..];
         var f = encoder.call(input);
         var x5 = sppm.call(f[2]);
-        var x = decoder.Decode(f[0], f[1], x5, size);
+        var x = decoder.call(new[] { f[0], f[1], x5 }, size);
         return new SegmentationOutput(x.MoveToOuterDisposeScope());
     }
 }
@@ -117,7 +117,7 @@ public sealed class PPLiteSegSppm : Module<Tensor, Tensor>
 /// UAFM with the stride-16 feature, 3×3 ConvBNAct, UAFM with the stride-8 feature, 3×3 ConvBNAct, then the head
 /// (3×3 ConvBNAct to the classes) and a resize to the input.
 /// </summary>
-public sealed class PPLiteSegDecoder : Module<Tensor, Tensor>
+public sealed class PPLiteSegDecoder : Module<Tensor[], long[], Tensor>
 {
     private readonly Sequential stage6;
     private readonly PPLiteSegUafm fusion1;
@@ -138,23 +138,23 @@ public sealed class PPLiteSegDecoder : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>Decodes the stride-8 and 16 features and the SPPM output into logits of <paramref name="size"/>.</summary>
-    public Tensor Decode(Tensor x3, Tensor x4, Tensor x5, long[] size)
+    /// <summary>
+    /// Decodes <paramref name="features"/> = [stride-8 feature, stride-16 feature, SPPM output] into logits of
+    /// <paramref name="size"/>.
+    /// </summary>
+    public override Tensor forward(Tensor[] features, long[] size)
     {
+        if (features.Length != 3) throw new ArgumentException("the PP-LiteSeg decoder takes three features", nameof(features));
         using var scope = NewDisposeScope();
-        var x = stage6.call(x5);
-        x = fusion1.call(x, x4);
+        var x = stage6.call(features[2]);
+        x = fusion1.call(x, features[1]);
         x = stage7.call(x);
-        x = fusion2.call(x, x3);
+        x = fusion2.call(x, features[0]);
         x = stage8.call(x);
         x = seg_head.call(x);
         x = functional.interpolate(x, size, mode: InterpolationMode.Bilinear, align_corners: true);
         return x.MoveToOuterDisposeScope();
     }
-
-    /// <summary>Not usable alone: the decoder needs three features; see <see cref="Decode"/>.</summary>
-    public override Tensor forward(Tensor input) =>
-        throw new NotSupportedException("the PP-LiteSeg decoder takes three features; call Decode");
 }
 
 /// <summary>
