@@ -14,7 +14,7 @@ are stable with "train64": true.
 For each variant with "aux": true or "train64": true in tools/zoo_variants/*.json (optionally only the given ids), the model is built
 as make_zoo_fixtures.py builds it, converted to float64, filled with zoo_reference.deterministic_fill (in float64),
 and run in train mode (is_training=True where the model takes it) on the batch [x, x.flip(3)] in float64, where x is
-zoo_reference.deterministic_input. The fixture stores summaries of the main logits and of the extra outputs.
+zoo_reference.deterministic_input of the variant's "train64_input" shape (else its "input"). The fixture stores summaries of the main logits and of the extra outputs.
 """
 import argparse
 import glob
@@ -37,7 +37,7 @@ def make(ref, variant):
     torch.manual_seed(0)
     model = model_hub[variant["model"]](**ctor).double()
     zr.deterministic_fill(model)
-    shape = variant.get("input", [1, 3, 128, 256])
+    shape = variant.get("train64_input", variant.get("input", [1, 3, 128, 256]))
     x = zr.deterministic_input(shape).double()
     model.train()
     with torch.no_grad():
