@@ -6,7 +6,15 @@ A variant file holds a list of objects:
   {"id": "icnet-resnet18", "model": "icnet", "ctor": {"backbone_type": "resnet18", "use_aux": true},
    "csharp": {"encoder": "resnet18", "aux": true, "options": {}}, "input": [1, 3, 128, 256], "aux": true}
 "ctor" goes to the reference constructor (num_class=19 is added); "csharp" is how the C# test builds the same
-network through ModelZoo; "aux": true also records the train-mode auxiliary outputs.
+network through ModelZoo; "aux": true also records the train-mode outputs (logits and auxiliary/detail outputs, on
+the batch [x, x.flip(3)], plus the sum of all running means afterwards).
+
+"dtype": "float64" makes the whole fixture in float64 (weights filled and input made in float64 after the float32
+rounding of the input). Use it where float32 cannot be compared at all: under the deterministic weights, train-mode
+batch norm over channels whose batch variance is far below eps (BNs on pooled maps, deep 1/32 stages) makes the
+reference's own float32 and float64 outputs differ by 10-50 %, and DFANet's attention drives eval logits to 1e19+.
+Shallow variants are stable in float64 (the reference agrees with itself to ~1e-9 under a 1e-13 input change);
+deeper ones are not even there, so only stable variants get a float64 fixture.
 
 Each fixture holds the reference state-dict layout (keys, shapes, dtypes, parameter count), and, with the weights set
 by zoo_reference.deterministic_fill and the input by deterministic_input, summaries of the eval-mode logits and of the
@@ -45,8 +53,12 @@ def make(ref, variant):
     torch.manual_seed(0)
     model = model_hub[variant["model"]](**ctor)
     state = model.state_dict()
+    float64 = variant.get("dtype") == "float64"
+    if float64:
+        model = model.double()
     fixture = {
         "id": variant["id"],
+        "dtype": "float64" if float64 else "float32",
         "model": variant["model"],
         "csharp": variant.get("csharp", {}),
         "ctor": ctor,
@@ -58,6 +70,8 @@ def make(ref, variant):
     }
     zr.deterministic_fill(model)
     x = zr.deterministic_input(fixture["input"])
+    if float64:
+        x = x.double()
     model.eval()
     with torch.no_grad():
         out = model(x)
@@ -71,7 +85,9 @@ def make(ref, variant):
             res = forward_train(model, torch.cat([x, x.flip(3)]), variant["model"])
         main, extra = res if isinstance(res, (tuple, list)) else (res, ())
         extras = list(extra) if isinstance(extra, (tuple, list)) else [extra]
-        fixture["train"] = {"logits": zr.summary(main), "extras": [zr.summary(e) for e in extras]}
+        fixture["train"] = {"logits": zr.summary(main), "extras": [zr.summary(e) for e in extras],
+                            "running_mean_sum": sum(v.sum().item() for k, v in model.state_dict().items()
+                                                    if k.endswith("running_mean"))}
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, variant["id"] + ".json")
     with open(path, "w") as f:

@@ -46,6 +46,29 @@ public sealed class ZooFixture
 
     public long[] InputShape => Root.GetProperty("input").EnumerateArray().Select(x => x.GetInt64()).ToArray();
 
+    /// <summary>Whether the fixture was made in float64.</summary>
+    public bool IsFloat64 => Root.TryGetProperty("dtype", out var d) && d.GetString() == "float64";
+
+    /// <summary>The comparison limit: 1e-4 for float32 fixtures, 1e-5 for float64 ones.</summary>
+    public double Tolerance => IsFloat64 ? 1e-5 : 1e-4;
+
+    /// <summary>The network with the deterministic weights, in the fixture's dtype.</summary>
+    public SegmentationModel BuildFilled()
+    {
+        var model = Build();
+        if (IsFloat64) model.to(ScalarType.Float64);
+        DeterministicFill.Apply(model);
+        return model;
+    }
+
+    /// <summary>The deterministic input, in the fixture's dtype.</summary>
+    public Tensor Input()
+    {
+        var x = DeterministicFill.Input(InputShape);
+        if (!IsFloat64) return x;
+        using (x) return x.to(ScalarType.Float64);
+    }
+
     /// <summary>Asserts shape, statistics and the sampled values of <paramref name="actual"/> against a stored summary.</summary>
     public static void AssertMatches(JsonElement summary, Tensor actual, string what, double tolerance = 1e-4)
     {
