@@ -148,3 +148,27 @@ public class LossTests(ITestOutputHelper output) : ParityTest(output)
         Assert.True(logits.grad!.abs().sum().item<float>() > 0);
     }
 }
+
+public class AutocastLossTests
+{
+    [Fact]
+    public void LossesAcceptLogitsMadeUnderBFloat16Autocast()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        using var conv = nn.Conv2d(3, 4, 1);
+        var images = randn(2, 3, 8, 8);
+        var target = randint(0, 4, new long[] { 2, 8, 8 });
+        using (autocast(DeviceType.CPU))
+        {
+            var logits = conv.call(images);
+            Assert.Equal(ScalarType.BFloat16, logits.dtype);
+            using var ce = new CrossEntropyLoss(new[] { 1.0, 2.0, 0.5, 1.0 });
+            var weighted = ce.Compute(logits, target);
+            Assert.Equal(ScalarType.Float32, weighted.dtype);
+            Assert.True(float.IsFinite(new OhemCrossEntropyLoss().Compute(logits, target).item<float>()));
+            var detail = new DetailLoss().FromMask(logits.narrow(1, 0, 1), target);
+            Assert.Equal(ScalarType.Float32, detail.dtype);
+        }
+    }
+}

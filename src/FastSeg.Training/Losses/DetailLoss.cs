@@ -42,7 +42,7 @@ public sealed class DetailLoss
 
     /// <summary>
     /// The loss of the detail head's logits (N, 1, h, w) against a detail target (N, 1, H, W); the logits are upsampled
-    /// to (H, W) first. The caller owns the returned tensor.
+    /// to (H, W) first (float16/bfloat16 logits are computed on in float32). The caller owns the returned tensor.
     /// </summary>
     public Tensor Compute(Tensor detailLogits, Tensor detailTarget)
     {
@@ -52,9 +52,11 @@ public sealed class DetailLoss
             throw new ArgumentException($"detail logits and target must be 4-D, got {ShapeText.Of(detailLogits.shape)} and {ShapeText.Of(detailTarget.shape)}");
         using var scope = NewDisposeScope();
         var size = new[] { detailTarget.size(2), detailTarget.size(3) };
-        var logits = detailLogits.size(2) == size[0] && detailLogits.size(3) == size[1]
-            ? detailLogits.alias()
-            : functional.interpolate(detailLogits, size, mode: InterpolationMode.Bilinear, align_corners: true);
+        // Half-precision logits (from autocast) are widened: the Dice sums over whole images need float32.
+        var source = detailLogits.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? detailLogits.to(ScalarType.Float32) : detailLogits.alias();
+        var logits = source.size(2) == size[0] && source.size(3) == size[1]
+            ? source
+            : functional.interpolate(source, size, mode: InterpolationMode.Bilinear, align_corners: true);
         var target = detailTarget.to(logits.dtype);
         var dice = Dice.Compute(logits, target);
         var bce = functional.binary_cross_entropy_with_logits(logits, target);
