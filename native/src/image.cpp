@@ -131,9 +131,12 @@ std::vector<uchar> encode(const cv::Mat& m, std::string format, int32_t param) {
     } else {
         throw std::invalid_argument("encode: unsupported format '" + format + "' (use .png or .jpg)");
     }
-    cv::Mat stored = m;
+    // A fresh Mat for the reordered copy: converting into a header that shares m's buffer would rewrite the caller's
+    // image in place.
+    cv::Mat stored;
     if (m.channels() == 3) cv::cvtColor(m, stored, cv::COLOR_RGB2BGR);
     else if (m.channels() == 4) cv::cvtColor(m, stored, cv::COLOR_RGBA2BGRA);
+    else stored = m;
     std::vector<uchar> out;
     if (!cv::imencode(format, stored, out, params)) throw std::runtime_error("encode: OpenCV could not encode the image");
     return out;
