@@ -239,7 +239,7 @@ public sealed class Image : IDisposable
     {
         var norm = mean is null && std is null ? null : new Normalization(mean ?? new double[Channels], std ?? Ones(Channels), maxPixelValue);
         var buffer = new float[(long)Width * Height * Channels];
-        WriteChw(buffer, norm);
+        CopyToChw(buffer, norm);
         return torch.tensor<float>(buffer, new long[] { Channels, Height, Width });
     }
 
@@ -247,12 +247,12 @@ public sealed class Image : IDisposable
     public torch.Tensor ToMaskTensor()
     {
         var buffer = new long[(long)Width * Height];
-        WriteInt64(buffer);
+        CopyToInt64(buffer);
         return torch.tensor<long>(buffer, new long[] { Height, Width });
     }
 
     /// <summary>Writes CHW float32 values into <paramref name="destination"/> (channels x height x width elements).</summary>
-    internal unsafe void WriteChw(Span<float> destination, Normalization? normalization)
+    public unsafe void CopyToChw(Span<float> destination, Normalization? normalization = null)
     {
         var mean = new float[Math.Max(Channels, 4)];
         var inv = new float[Math.Max(Channels, 4)];
@@ -268,7 +268,7 @@ public sealed class Image : IDisposable
     }
 
     /// <summary>Writes the elements of a 1-channel image as int64 into <paramref name="destination"/>.</summary>
-    internal unsafe void WriteInt64(Span<long> destination)
+    public unsafe void CopyToInt64(Span<long> destination)
     {
         fixed (long* d = destination) ImageNative.Check(NativeMethods.fs_image_to_i64(NativeHandle, d, destination.Length));
     }

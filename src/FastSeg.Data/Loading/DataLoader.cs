@@ -351,7 +351,7 @@ public sealed class DataLoader : IEnumerable<Batch>
         long total = perImage * samples.Count;
         var buffer = Rent(ref t_imageBuffer, total);
         for (int k = 0; k < samples.Count; k++)
-            samples[k].Image.WriteChw(buffer.AsSpan((int)(k * perImage), (int)perImage), samples[k].Normalization);
+            samples[k].Image.CopyToChw(buffer.AsSpan((int)(k * perImage), (int)perImage), samples[k].Normalization);
         var imageTensor = torch.tensor<float>(buffer.AsSpan(0, (int)total), new long[] { samples.Count, c, h, w }).DetachFromDisposeScope();
         torch.Tensor? maskTensor = null;
         if (masks)
@@ -360,7 +360,7 @@ public sealed class DataLoader : IEnumerable<Batch>
             {
                 var mbuf = Rent(ref t_maskBuffer, plane * samples.Count);
                 for (int k = 0; k < samples.Count; k++)
-                    samples[k].Mask!.WriteInt64(mbuf.AsSpan((int)(k * plane), (int)plane));
+                    samples[k].Mask!.CopyToInt64(mbuf.AsSpan((int)(k * plane), (int)plane));
                 maskTensor = torch.tensor<long>(mbuf.AsSpan(0, (int)(plane * samples.Count)), new long[] { samples.Count, h, w }).DetachFromDisposeScope();
             }
             catch
