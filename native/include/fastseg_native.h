@@ -132,6 +132,121 @@ FS_API int32_t fs_autocast_set(int32_t device_type, int32_t enabled, int32_t dty
 /* Adds `delta` (+1 on enter, -1 on exit) to the nesting count; when it falls to zero the cast cache is cleared. */
 FS_API int32_t fs_autocast_nesting(int32_t delta, int32_t* depth);
 
+/* ---- images (OpenCV) -------------------------------------------------------------------------------------------- */
+/* An image handle is a heap-allocated cv::Mat: continuous, height x width x channels, 8-bit or 16-bit unsigned
+ * elements, colour stored as RGB (RGBA with four channels). Handles are released with fs_image_free. */
+typedef void* fs_image;
+typedef void* fs_buffer;   /* encoded bytes owned by the library, released with fs_buffer_free */
+
+#define FS_IMAGE_U8 0      /* element depth codes (equal to OpenCV's CV_8U / CV_16U) */
+#define FS_IMAGE_U16 2
+
+/* How fs_image_decode_* interpret a file. */
+enum fs_decode_mode {
+    FS_DECODE_RGB = 0,        /* 8-bit, 3 channels, RGB (grey and 16-bit files are converted) */
+    FS_DECODE_GRAY = 1,       /* 8-bit, 1 channel */
+    FS_DECODE_UNCHANGED = 2,  /* as stored: depth and channel count kept; colour reordered to RGB(A) */
+    FS_DECODE_LABEL = 3       /* a label mask: 1 channel, 8- or 16-bit as stored; a colour file whose channels are
+                                 all equal gives its first channel, any other colour file is an error */
+};
+
+/* Interpolation codes (equal to OpenCV's). */
+#define FS_INTER_NEAREST 0
+#define FS_INTER_LINEAR 1
+#define FS_INTER_AREA 3
+
+/* Border codes (equal to OpenCV's). */
+#define FS_BORDER_CONSTANT 0
+#define FS_BORDER_REPLICATE 1
+#define FS_BORDER_REFLECT 2
+#define FS_BORDER_REFLECT_101 4
+
+/* Colour conversions for fs_image_convert_color. */
+enum fs_color_code {
+    FS_COLOR_RGB2GRAY = 0,
+    FS_COLOR_GRAY2RGB = 1,
+    FS_COLOR_RGB2BGR = 2,    /* also BGR -> RGB */
+    FS_COLOR_RGB2HSV = 3,    /* 8-bit: H in [0, 180) */
+    FS_COLOR_HSV2RGB = 4,
+    FS_COLOR_RGBA2RGB = 5,
+    FS_COLOR_RGB2RGBA = 6
+};
+
+/* In-place photometric adjustments (8-bit RGB), with torchvision's / albumentations' uint8 semantics. */
+enum fs_adjust_kind {
+    FS_ADJUST_BRIGHTNESS = 0,  /* v * f, clipped */
+    FS_ADJUST_CONTRAST = 1,    /* v * f + mean(grey) * (1 - f), clipped */
+    FS_ADJUST_SATURATION = 2,  /* blend with the grey image: v * f + grey * (1 - f) */
+    FS_ADJUST_HUE = 3          /* H += f * 180 (mod 180) in 8-bit HSV; f in [-0.5, 0.5] */
+};
+
+typedef struct fs_image_info {
+    int32_t width;
+    int32_t height;
+    int32_t channels;
+    int32_t depth;       /* FS_IMAGE_U8 or FS_IMAGE_U16 */
+    int64_t nbytes;      /* width * height * channels * element size */
+    void* data;          /* first element; rows are contiguous */
+} fs_image_info;
+
+/* One axis of a fused resize -> pad -> crop -> flip resampling (fs_image_warp_axes). Output index i (0..size-1)
+ * reads position p = offset + (flip ? size-1-i : i) of the padded extent, i.e. position p - pad_before of the source
+ * resized to `scaled` elements. Positions outside [0, scaled) follow the border mode. */
+typedef struct fs_axis_plan {
+    int32_t scaled;      /* extent of the resized source */
+    int32_t pad_before;  /* padding in front of it */
+    int32_t offset;      /* crop origin in padded coordinates */
+    int32_t size;        /* output extent */
+    int32_t flip;        /* 1: the output is reversed along this axis */
+    int32_t reserved;
+} fs_axis_plan;
+
+FS_API int32_t fs_image_create(int32_t height, int32_t width, int32_t channels, int32_t depth, fs_image* out);
+FS_API int32_t fs_image_free(fs_image image);
+FS_API int32_t fs_image_info_get(fs_image image, fs_image_info* info);
+FS_API int32_t fs_image_clone(fs_image image, fs_image* out);
+FS_API int32_t fs_image_set_num_threads(int32_t n);   /* OpenCV's worker threads; 0 = run single-threaded */
+FS_API int32_t fs_image_get_num_threads(int32_t* n);
+
+/* Decoding checks that PNG and JPEG data are complete (IEND chunk / end-of-image marker) before decoding, so a
+ * truncated file is an error rather than a partly grey image. Messages name the file. */
+FS_API int32_t fs_image_decode_file(const char* path, int32_t mode, fs_image* out);
+FS_API int32_t fs_image_decode_bytes(const void* data, int64_t nbytes, int32_t mode, fs_image* out);
+/* format: ".png" or ".jpg"; param: PNG compression 0-9 or JPEG quality 0-100 (-1 = OpenCV's default). */
+FS_API int32_t fs_image_encode(fs_image image, const char* format, int32_t param, fs_buffer* buffer,
+                               const void** data, int64_t* nbytes);
+FS_API int32_t fs_buffer_free(fs_buffer buffer);
+/* Writes the file, choosing the format from the extension of `path`. */
+FS_API int32_t fs_image_write_file(fs_image image, const char* path, int32_t param);
+
+FS_API int32_t fs_image_resize(fs_image image, int32_t width, int32_t height, int32_t interpolation, fs_image* out);
+FS_API int32_t fs_image_convert_color(fs_image image, int32_t code, fs_image* out);
+/* code: 0 = vertical (upside down), 1 = horizontal (mirror), -1 = both. */
+FS_API int32_t fs_image_flip(fs_image image, int32_t code, fs_image* out);
+FS_API int32_t fs_image_crop(fs_image image, int32_t x, int32_t y, int32_t width, int32_t height, fs_image* out);
+/* value: 4 doubles, one per channel. */
+FS_API int32_t fs_image_pad(fs_image image, int32_t top, int32_t bottom, int32_t left, int32_t right, int32_t border,
+                            const double* value, fs_image* out);
+/* The fused geometric kernel: resize (nearest with OpenCV's index rule, or linear), pad, crop and flip in one pass
+ * that reads only the source pixels the output needs. value: 4 doubles for FS_BORDER_CONSTANT. */
+FS_API int32_t fs_image_warp_axes(fs_image image, const fs_axis_plan* x, const fs_axis_plan* y, int32_t interpolation,
+                                  int32_t border, const double* value, fs_image* out);
+FS_API int32_t fs_image_adjust(fs_image image, int32_t kind, double factor);
+
+/* Label mapping: out(p) = table[in(p)] as an 8-bit mask. Entries < 0 and ids >= table_len are invalid: they count in
+ * *invalid_count, the distinct invalid ids (ascending, at most `capacity`) go to invalid_ids / *n_invalid_ids, and
+ * their pixels become 255. Table entries must be in [-1, 255]. */
+FS_API int32_t fs_image_map_labels(fs_image mask, const int32_t* table, int32_t table_len, fs_image* out,
+                                   int64_t* invalid_count, int32_t* invalid_ids, int32_t capacity,
+                                   int32_t* n_invalid_ids);
+/* Counts the values of a 1-channel image inside a window; values >= bins are not counted. */
+FS_API int32_t fs_image_histogram(fs_image image, int32_t x, int32_t y, int32_t width, int32_t height,
+                                  int64_t* counts, int32_t bins);
+/* HWC -> CHW float32 with (v - mean[c]) * inv_std[c], written to dst (count = channels * height * width). */
+FS_API int32_t fs_image_to_chw_f32(fs_image image, const float* mean, const float* inv_std, float* dst, int64_t count);
+/* A 1-channel image widened to int64 (count = height * width). */
+FS_API int32_t fs_image_to_i64(fs_image image, int64_t* dst, int64_t count);
+
 #ifdef __cplusplus
 }
 #endif
