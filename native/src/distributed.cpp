@@ -157,7 +157,7 @@ void run_flattened(ProcessGroupState& s, std::vector<at::Tensor>& list, const ch
         std::vector<at::Tensor> flat_views;
         flat_views.reserve(members.size());
         for (const auto& t : members) flat_views.push_back(t.reshape({-1}));
-        at::Tensor flat = members.size() == 1 ? members[0].contiguous().reshape({-1}).clone() : at::cat(flat_views);
+        at::Tensor flat = members.size() == 1 ? members[0].contiguous().reshape({-1}) : at::cat(flat_views);
         collective(flat);
         int64_t offset = 0;
         for (auto& t : members) {
@@ -249,7 +249,10 @@ FS_API int32_t fs_dist_init(int32_t backend, const char* master_addr, int32_t ma
                 const char* inner = e.what();
                 if (auto* ce = dynamic_cast<const c10::Error*>(&e)) inner = ce->what_without_backtrace();
                 throw std::runtime_error("init_process_group: connecting the gloo process group failed on rank " +
-                                         std::to_string(rank) + " of " + std::to_string(world_size) + ": " + inner);
+                                         std::to_string(rank) + " of " + std::to_string(world_size) + ": " + inner +
+                                         " (were all " + std::to_string(world_size) +
+                                         " ranks started with the same MASTER_ADDR and MASTER_PORT within the timeout of " +
+                                         std::to_string(timeout_ms) + " ms?)");
             }
 #else
             throw std::runtime_error("init_process_group: this build of the native bridge has no Gloo support "

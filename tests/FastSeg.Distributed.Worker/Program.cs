@@ -23,6 +23,7 @@ try
         "single" => Scenarios.Train(args[1], distributed: false, timeout),
         "die" => Scenarios.PeerFailure(timeout, hang: false),
         "hang" => Scenarios.PeerFailure(timeout, hang: true),
+        "ddp-die" => Scenarios.DdpPeerFailure(timeout),
         "env" => Scenarios.Env(failRank: -1),
         "fail-env" => Scenarios.Env(failRank: 1),
         _ => throw new ArgumentException($"unknown scenario '{args[0]}'"),
@@ -76,6 +77,24 @@ internal static class Scenarios
         var gathered = dist.all_gather(mine);
         Console.WriteLine($"all_gather={string.Join("|", gathered.Select(Fmt))}");
         foreach (var g in gathered) g.Dispose();
+
+        // A parameter that rank 1 does not use gets a zero gradient there, so the average is half of rank 0's.
+        manual_seed(5);
+        using var model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1));
+        var sync = new FastSeg.Torch.Distributed.DdpGradientSync(model); // equal parameters from rank 0
+        var first = (nn.Module<Tensor, Tensor>)model.get_submodule("0")!;
+        using (var scope = NewDisposeScope())
+        {
+            var input = ones(1, 3).mul(rank + 1);
+            var loss = rank == 0 ? model.forward(input).sum() : first.forward(input).sum();
+            loss.backward();
+        }
+        var last = (nn.Module<Tensor, Tensor>)model.get_submodule("1")!;
+        using (var g = last.parameters().First().grad)
+            Console.WriteLine($"unused_before={(g is null ? "none" : Fmt(g))}");
+        sync.AllReduceGradients();
+        using (var g = last.parameters().First().grad)
+            Console.WriteLine($"unused_after={Fmt(g!)}");
 
         dist.barrier();
         Console.WriteLine("barrier passed");
@@ -171,6 +190,38 @@ internal static class Scenarios
         {
             Console.WriteLine($"DETECTED at {NowMs} after {clock.ElapsedMilliseconds} ms: {e.Message}");
             return 4;
+        }
+    }
+
+    // Rank 1 leaves in the middle of DDP training: rank 0's loss.backward() (where the gradient all-reduce runs)
+    // must throw with Gloo's message instead of hanging.
+    public static int DdpPeerFailure(TimeSpan timeout)
+    {
+        dist.init_process_group("gloo", timeout: timeout);
+        int rank = dist.get_rank();
+        var net = new nn.parallel.DistributedDataParallel(MakeModel(seed: 7));
+        using var x = randn(2, 3, 8, 8);
+        for (int step = 0; ; step++)
+        {
+            using var scope = NewDisposeScope();
+            var loss = net.forward(x).square().mean();
+            if (rank == 1 && step == 2)
+            {
+                Console.WriteLine($"EXITING at {NowMs}");
+                Console.Out.Flush();
+                Environment.Exit(3);
+            }
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                loss.backward();
+            }
+            catch (TorchException e)
+            {
+                Console.WriteLine($"DETECTED at {NowMs} after {clock.ElapsedMilliseconds} ms: {e.Message}");
+                return 4;
+            }
+            if (step > 1000) return 0;
         }
     }
 

@@ -170,6 +170,13 @@ public class DistributedTests
             Assert.Equal("0,100|1,101", Line(r, rank, "all_gather"));
             Assert.Contains("barrier passed", r.Ranks[rank].OutputTail);
         }
+        // The second layer is unused on rank 1: it had no gradient there, and both ranks end with half of rank 0's.
+        Assert.Equal("none", Line(r, 1, "unused_before"));
+        var before0 = Line(r, 0, "unused_before").Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(Line(r, 0, "unused_after"), Line(r, 1, "unused_after"));
+        var after = Line(r, 0, "unused_after").Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(before0.Length, after.Length);
+        for (int i = 0; i < after.Length; i++) Assert.Equal(before0[i] / 2, after[i], 6);
     }
 
     [Fact]
@@ -217,6 +224,7 @@ public class DistributedTests
     [Theory]
     [InlineData("die")]
     [InlineData("hang")]
+    [InlineData("ddp-die")]
     public void Distributed_AFailedOrHungRankEndsTheOtherWithAnErrorWithinTheTimeout(string scenario)
     {
         const int TimeoutMs = 5000;
@@ -255,8 +263,9 @@ public class DistributedTests
             var detected = Regex.Match(out0, @"DETECTED at (\d+) after (\d+) ms: (.*)");
             Assert.True(detected.Success, "rank 0 did not report the failure");
             Assert.Contains("all_reduce failed on rank 0 of 2", detected.Groups[3].Value);
+            if (scenario == "ddp-die") Assert.Contains("gradient all-reduce after backward failed", detected.Groups[3].Value);
 
-            if (scenario == "die")
+            if (scenario != "hang")
             {
                 Assert.True(processes[1].WaitForExit(TimeSpan.FromSeconds(10)));
                 Assert.Equal(3, processes[1].ExitCode);

@@ -155,7 +155,9 @@ public sealed class DdpGradientSync
             // Which parameters have a gradient on some rank: the buckets must be the same everywhere.
             var present = new int[parameters.Count];
             for (int i = 0; i < present.Length; i++) present[i] = grads[i] is null ? 0 : 1;
-            using (var counts = tensor(present))
+            // NCCL reduces device tensors only: the counts travel on the parameters' device there.
+            var countsDevice = g.Backend == Backend.NCCL ? parameters[0].device : null;
+            using (var counts = tensor(present, device: countsDevice))
             {
                 all_reduce(counts, ReduceOp.SUM, g);
                 present = counts.ToArray<int>();
