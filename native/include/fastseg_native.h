@@ -247,6 +247,33 @@ FS_API int32_t fs_image_to_chw_f32(fs_image image, const float* mean, const floa
 /* A 1-channel image widened to int64 (count = height * width). */
 FS_API int32_t fs_image_to_i64(fs_image image, int64_t* dst, int64_t count);
 
+/* ---- distributed (c10d) ------------------------------------------------------------------------------------------ */
+typedef void* fs_process_group; /* a process group with the store it was built on */
+
+/* Which backends this build has: Gloo needs USE_C10D_GLOO (libgloo-dev), NCCL a CUDA libtorch with USE_C10D_NCCL. */
+FS_API int32_t fs_dist_backends(int32_t* gloo, int32_t* nccl);
+/* Rendezvous through a TCPStore (hosted by rank 0 at master_addr:master_port) and builds the process group.
+ * backend: 0 gloo, 1 nccl. timeout_ms bounds the rendezvous and every later collective. The Gloo device is bound to
+ * gloo_iface when non-empty, else to gloo_hostname when non-empty, else to the host's default address.
+ * device_index: the CUDA device of this rank for nccl (-1 keeps the current one); ignored by gloo. */
+FS_API int32_t fs_dist_init(int32_t backend, const char* master_addr, int32_t master_port, int32_t rank,
+                            int32_t world_size, int64_t timeout_ms, const char* gloo_iface, const char* gloo_hostname,
+                            int32_t device_index, fs_process_group* out);
+FS_API int32_t fs_dist_free(fs_process_group pg);
+FS_API int32_t fs_dist_info(fs_process_group pg, int32_t* rank, int32_t* size, int32_t* backend);
+/* Collectives wait for completion; errors and timeouts come back as FS_ERROR. Several tensors travel as one flat
+ * buffer per dtype. op: 0 sum, 1 avg, 2 product, 3 min, 4 max (avg: floating-point only). */
+FS_API int32_t fs_dist_all_reduce(fs_process_group pg, const fs_tensor* tensors, int32_t count, int32_t op);
+FS_API int32_t fs_dist_broadcast(fs_process_group pg, const fs_tensor* tensors, int32_t count, int32_t root);
+/* outputs: world-size tensors of the input's shape and dtype, filled in rank order. */
+FS_API int32_t fs_dist_all_gather(fs_process_group pg, fs_tensor input, const fs_tensor* outputs, int32_t count);
+FS_API int32_t fs_dist_barrier(fs_process_group pg);
+/* Callback run at the end of a backward pass; returns 0, or non-zero with a NUL-terminated message in `message`. */
+typedef int32_t (*fs_backward_end_fn)(int64_t context, char* message, int32_t capacity);
+/* Arms `fn(context, ...)` to run once after every backward pass that reaches `output` (which must require grad),
+ * when all gradients are accumulated: how data-parallel wrappers all-reduce gradients without an explicit call. */
+FS_API int32_t fs_dist_hook_backward_end(fs_tensor output, fs_backward_end_fn fn, int64_t context);
+
 #ifdef __cplusplus
 }
 #endif
