@@ -42,18 +42,6 @@ std::string size_text(const cv::Mat& m) {
 
 // ---- decoding -------------------------------------------------------------------------------------------------
 
-std::vector<uint8_t> read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary | std::ios::ate);
-    if (!f) throw std::runtime_error(path + ": cannot open the file (" + std::strerror(errno) + ")");
-    const std::streamoff size = f.tellg();
-    if (size < 0) throw std::runtime_error(path + ": cannot determine the file size");
-    std::vector<uint8_t> bytes(static_cast<size_t>(size));
-    f.seekg(0);
-    if (size > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), size))
-        throw std::runtime_error(path + ": read error (" + std::strerror(errno) + ")");
-    return bytes;
-}
-
 bool is_png(const uint8_t* p, size_t n) {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
     return n >= 8 && std::memcmp(p, sig, 8) == 0;
@@ -61,43 +49,64 @@ bool is_png(const uint8_t* p, size_t n) {
 
 bool is_jpeg(const uint8_t* p, size_t n) { return n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF; }
 
+constexpr size_t kPngTail = 4096;    // IEND may be followed by a little padding
+constexpr size_t kJpegTail = 65536;  // EOI may be followed by vendor trailers
+
 // OpenCV decodes a truncated JPEG into a partly grey image with only a warning, and some truncated PNGs into a partial
-// image too. Both formats have an explicit end, so a file that lacks it is rejected before decoding.
-void check_complete(const uint8_t* p, size_t n, const std::string& what) {
-    if (is_png(p, n)) {
+// image too. Both formats have an explicit end, so data that lacks it is rejected before decoding. `head` is the start
+// of the data (at least its first 8 bytes when there are that many), `tail` its last `tail_n` bytes.
+void check_complete(const uint8_t* head, size_t head_n, const uint8_t* tail, size_t tail_n, const std::string& what) {
+    if (is_png(head, head_n)) {
         static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-        // The IEND chunk ends the stream; tolerate a little trailing padding after it.
-        const size_t window = std::min<size_t>(n, 4096);
-        const uint8_t* tail = p + n - window;
+        const size_t window = std::min(tail_n, kPngTail);
+        const uint8_t* t = tail + tail_n - window;
         bool found = false;
         for (size_t k = window; k >= 12 && !found; --k)
-            if (std::memcmp(tail + k - 12, iend, 12) == 0) found = true;
+            if (std::memcmp(t + k - 12, iend, 12) == 0) found = true;
         if (!found) throw std::runtime_error(what + ": truncated PNG (the IEND chunk that ends the file is missing)");
-    } else if (is_jpeg(p, n)) {
-        const size_t window = std::min<size_t>(n, 65536);
-        const uint8_t* tail = p + n - window;
+    } else if (is_jpeg(head, head_n)) {
+        const size_t window = std::min(tail_n, kJpegTail);
+        const uint8_t* t = tail + tail_n - window;
         bool found = false;
         for (size_t k = window; k >= 2 && !found; --k)
-            if (tail[k - 2] == 0xFF && tail[k - 1] == 0xD9) found = true;
-        if (!found)
-            throw std::runtime_error(what + ": truncated JPEG (the end-of-image marker is missing)");
+            if (t[k - 2] == 0xFF && t[k - 1] == 0xD9) found = true;
+        if (!found) throw std::runtime_error(what + ": truncated JPEG (the end-of-image marker is missing)");
     }
 }
 
-cv::Mat decode(const uint8_t* p, size_t n, int32_t mode, const std::string& what) {
-    if (n == 0) throw std::runtime_error(what + ": empty file");
-    check_complete(p, n, what);
-    int flags;
+// Reads the first bytes and the tail of a file for check_complete, without reading the whole file.
+void check_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
+    if (!f) throw std::runtime_error(path + ": cannot open the file (" + std::strerror(errno) + ")");
+    const std::streamoff size = f.tellg();
+    if (size < 0) throw std::runtime_error(path + ": cannot determine the file size");
+    if (size == 0) throw std::runtime_error(path + ": empty file");
+    uint8_t head[8] = {0};
+    const size_t head_n = static_cast<size_t>(std::min<std::streamoff>(size, 8));
+    const size_t tail_n = static_cast<size_t>(std::min<std::streamoff>(size, static_cast<std::streamoff>(kJpegTail)));
+    std::vector<uint8_t> tail(tail_n);
+    f.seekg(0);
+    if (!f.read(reinterpret_cast<char*>(head), static_cast<std::streamsize>(head_n)))
+        throw std::runtime_error(path + ": read error (" + std::strerror(errno) + ")");
+    f.seekg(size - static_cast<std::streamoff>(tail_n));
+    if (!f.read(reinterpret_cast<char*>(tail.data()), static_cast<std::streamsize>(tail_n)))
+        throw std::runtime_error(path + ": read error (" + std::strerror(errno) + ")");
+    check_complete(head, head_n, tail.data(), tail_n, path);
+}
+
+int decode_flags(int32_t mode) {
     switch (mode) {
         // Pixels are taken as stored (no EXIF rotation), so images and masks stay aligned.
-        case FS_DECODE_RGB: flags = cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION; break;
-        case FS_DECODE_GRAY: flags = cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION; break;
+        case FS_DECODE_RGB: return cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION;
+        case FS_DECODE_GRAY: return cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION;
         case FS_DECODE_UNCHANGED:
-        case FS_DECODE_LABEL: flags = cv::IMREAD_UNCHANGED; break;
+        case FS_DECODE_LABEL: return cv::IMREAD_UNCHANGED;
         default: throw std::invalid_argument("decode: unknown mode " + std::to_string(mode));
     }
-    const cv::Mat raw(1, static_cast<int>(n), CV_8U, const_cast<uint8_t*>(p));
-    cv::Mat m = cv::imdecode(raw, flags);
+}
+
+// Turns what OpenCV decoded into the library's conventions: RGB(A) colour order, single-channel label masks.
+cv::Mat finish_decode(cv::Mat m, int32_t mode, const std::string& what) {
     if (m.empty()) throw std::runtime_error(what + ": not a readable image (unknown format or corrupt data)");
     if (m.depth() != CV_8U && m.depth() != CV_16U)
         throw std::runtime_error(what + ": unsupported pixel depth (only 8-bit and 16-bit images are read)");
@@ -114,6 +123,21 @@ cv::Mat decode(const uint8_t* p, size_t n, int32_t mode, const std::string& what
     if (m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
     else if (m.channels() == 4) cv::cvtColor(m, m, cv::COLOR_BGRA2RGBA);
     return m;
+}
+
+cv::Mat decode(const uint8_t* p, size_t n, int32_t mode, const std::string& what) {
+    if (n == 0) throw std::runtime_error(what + ": empty file");
+    const int flags = decode_flags(mode);
+    check_complete(p, n, p, n, what);
+    const cv::Mat raw(1, static_cast<int>(n), CV_8U, const_cast<uint8_t*>(p));
+    return finish_decode(cv::imdecode(raw, flags), mode, what);
+}
+
+cv::Mat decode_file(const std::string& path, int32_t mode) {
+    const int flags = decode_flags(mode);
+    check_file(path);
+    // imread streams the file through the codec: no copy of the whole file in memory.
+    return finish_decode(cv::imread(path, flags), mode, path);
 }
 
 // ---- encoding -------------------------------------------------------------------------------------------------
@@ -530,8 +554,7 @@ FS_API int32_t fs_image_decode_file(const char* path, int32_t mode, fs_image* ou
     FS_GUARD({
         *out = nullptr;
         if (path == nullptr) throw std::invalid_argument("decode: null path");
-        const std::vector<uint8_t> bytes = read_file(path);
-        *out = new_image(decode(bytes.data(), bytes.size(), mode, path));
+        *out = new_image(decode_file(path, mode));
     })
 }
 

@@ -64,7 +64,10 @@ public class ImageTests
         Assert.Contains(truncated, e.Message);
         Assert.Contains("truncated PNG", e.Message);
 
+        Assert.Contains("image data: truncated PNG", Assert.Throws<ImageException>(() => Image.Decode(png.AsSpan(0, png.Length - 20))).Message);
+
         var jpg = rgb.Encode(ImageFormat.Jpeg, 90);
+        Assert.Contains("truncated JPEG", Assert.Throws<ImageException>(() => Image.Decode(jpg.AsSpan(0, jpg.Length / 2))).Message);
         var truncatedJpg = Path.Combine(dir, "truncated.jpg");
         File.WriteAllBytes(truncatedJpg, jpg[..(jpg.Length - 40)]);
         e = Assert.Throws<ImageException>(() => Image.Read(truncatedJpg));
