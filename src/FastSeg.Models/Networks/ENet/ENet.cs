@@ -16,7 +16,7 @@ namespace FastSeg.Models.Networks;
 /// </summary>
 public sealed class ENet : SegmentationModel
 {
-    private readonly ENetInitialBlock initial;
+    private readonly InitialBlock initial;
     private readonly ENetDownStage bottleneck1;
     private readonly ENetDownStage bottleneck2;
     private readonly ENetDownStage bottleneck3;
@@ -34,7 +34,7 @@ public sealed class ENet : SegmentationModel
             throw new ArgumentException($"unsupported ENet upsample type '{upsampleType}'; valid: deconvolution, bilinear", nameof(upsampleType));
         UpsampleType = upsampleType;
         bool deconv = upsampleType == "deconvolution";
-        initial = new ENetInitialBlock(3, 16, act);
+        initial = new InitialBlock(3, 16, act);
         bottleneck1 = ENetDownStage.Stage1(16, 64, act);
         bottleneck2 = ENetDownStage.Stage23(64, 128, act, downsample: true);
         bottleneck3 = ENetDownStage.Stage23(128, 128, act, downsample: false);
@@ -58,28 +58,6 @@ public sealed class ENet : SegmentationModel
         x = bottleneck4.call(x3, indices2!);
         x = bottleneck5.call(x, indices1!);
         return new SegmentationOutput(fullconv.call(x).MoveToOuterDisposeScope());
-    }
-}
-
-/// <summary>ENet's initial block: a 3×3 stride-2 ConvBNAct to out − in channels, concatenated with a 3×3 stride-2 max pool of the input.</summary>
-internal sealed class ENetInitialBlock : Module<Tensor, Tensor>
-{
-    private readonly Sequential conv;
-    private readonly MaxPool2d pool;
-
-    public ENetInitialBlock(long inChannels, long outChannels, string act) : base("InitialBlock")
-    {
-        if (outChannels <= inChannels) throw new ArgumentException("out_channels should be larger than in_channels", nameof(outChannels));
-        conv = ConvBlocks.ConvBNAct(inChannels, outChannels - inChannels, 3, 2, act: act);
-        pool = MaxPool2d(3, 2, 1);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor input)
-    {
-        using var a = conv.call(input);
-        using var b = pool.call(input);
-        return cat(new[] { a, b }, 1);
     }
 }
 

@@ -14,10 +14,10 @@ namespace FastSeg.Models.Networks;
 /// </summary>
 public sealed class ERFNet : SegmentationModel
 {
-    private readonly ERFNetDownsampler layer1;
-    private readonly ERFNetDownsampler layer2;
+    private readonly InitialBlock layer1;
+    private readonly InitialBlock layer2;
     private readonly Sequential layer3_7;
-    private readonly ERFNetDownsampler layer8;
+    private readonly InitialBlock layer8;
     private readonly Sequential layer9_16;
     private readonly DeConvBNAct layer17;
     private readonly Sequential layer18_19;
@@ -30,10 +30,10 @@ public sealed class ERFNet : SegmentationModel
     /// <param name="act">Activation of the downsamplers, the residual blocks' outputs and the transposed convs.</param>
     public ERFNet(int numClasses, string act = "relu") : base(nameof(ERFNet), numClasses, 8)
     {
-        layer1 = new ERFNetDownsampler(3, 16, act);
-        layer2 = new ERFNetDownsampler(16, 64, act);
+        layer1 = new InitialBlock(3, 16, act);
+        layer2 = new InitialBlock(16, 64, act);
         layer3_7 = Blocks(64, new long[] { 1, 1, 1, 1, 1 }, act);
-        layer8 = new ERFNetDownsampler(64, 128, act);
+        layer8 = new InitialBlock(64, 128, act);
         layer9_16 = Blocks(128, new long[] { 2, 4, 8, 16, 2, 4, 8, 16 }, act);
         layer17 = new DeConvBNAct(128, 64, act: act);
         layer18_19 = Blocks(64, new long[] { 1, 1 }, act);
@@ -61,33 +61,6 @@ public sealed class ERFNet : SegmentationModel
         x = layer21_22.call(x);
         x = layer23.call(x);
         return new SegmentationOutput(x.MoveToOuterDisposeScope());
-    }
-}
-
-/// <summary>
-/// The ENet initial block that ERFNet uses as its downsampler: a 3×3 stride-2 conv to (out − in) channels
-/// concatenated with a 3×3 stride-2 max pool of the input.
-/// </summary>
-internal sealed class ERFNetDownsampler : Module<Tensor, Tensor>
-{
-    private readonly Sequential conv;
-    private readonly MaxPool2d pool;
-
-    /// <summary>Creates the block; <paramref name="outChannels"/> must exceed <paramref name="inChannels"/>.</summary>
-    public ERFNetDownsampler(long inChannels, long outChannels, string act) : base("InitialBlock")
-    {
-        if (outChannels <= inChannels) throw new ArgumentException("out channels should be larger than in channels", nameof(outChannels));
-        conv = ConvBlocks.ConvBNAct(inChannels, outChannels - inChannels, 3, 2, act: act);
-        pool = MaxPool2d(3, 2, 1);
-        RegisterComponents();
-    }
-
-    /// <inheritdoc />
-    public override Tensor forward(Tensor input)
-    {
-        using var a = conv.call(input);
-        using var b = pool.call(input);
-        return torch.cat(new[] { a, b }, 1);
     }
 }
 
