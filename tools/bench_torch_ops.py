@@ -130,11 +130,12 @@ def main():
 
     torch.set_num_threads(args.threads)
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s), "
-          f"oneDNN (mkldnn) available: {torch.backends.mkldnn.is_available()}", flush=True)
-    if args.only in (None, "tiny"):
-        bench_tiny(args.rounds, args.thread_cpu)
+          f"oneDNN (mkldnn) available: {torch.backends.mkldnn.is_available()}"
+          + (f", GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}" if os.environ.get("GLIBC_TUNABLES") else ""), flush=True)
     if args.only in (None, "conv"):
         bench_conv(args.rounds, args.thread_cpu)
+    if args.only in (None, "tiny"):
+        bench_tiny(args.rounds, args.thread_cpu)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ public static class BenchSettings
     {
         torch.set_num_threads(Threads);
         torch.manual_seed(0);
-        Console.WriteLine($"// FastSeg bench: libtorch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)");
+        var tunables = Environment.GetEnvironmentVariable("GLIBC_TUNABLES");
+        Console.WriteLine($"// FastSeg bench: libtorch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)" +
+                          (string.IsNullOrEmpty(tunables) ? "" : $", GLIBC_TUNABLES={tunables}"));
     }
 }
