@@ -5,7 +5,7 @@ Run with Debian's interpreter (the one that has python3-torch):
 
     /usr/bin/python3 tools/bench_torch_ops.py [--threads N] [--only tiny|conv] [--rounds R] [--thread-cpu]
 
-Measurements (each reported as median, p10 and p90 over many samples, after warm-up):
+Measurements, convolutions first (each reported as median, p10 and p90 over many samples, after warm-up):
   tiny  a + b of two one-element float32 tensors, plus the in-place a.add_(b). A sample is the mean over a batch of
         calls (the result of each call is dropped at once, which in CPython frees it, like FastSeg's disposed variant).
   conv  a 3x3 convolution 64 -> 64 channels, padding 1, no bias, on a 1x64x256x512 input under torch.no_grad():
