@@ -10,7 +10,8 @@ public sealed class DisposeScope : IDisposable
 {
     [ThreadStatic] private static DisposeScope? t_current;
 
-    private readonly HashSet<IDisposable> _items = new(ReferenceEqualityComparer.Instance);
+    // Created on first use: many scopes (one per loop iteration) track only a handful of tensors, or none.
+    private HashSet<IDisposable>? _items;
     private bool _disposed;
 
     internal DisposeScope()
@@ -26,19 +27,19 @@ public sealed class DisposeScope : IDisposable
     public DisposeScope? Outer { get; }
 
     /// <summary>How many objects this scope will dispose.</summary>
-    public int DisposablesCount => _items.Count;
+    public int DisposablesCount => _items?.Count ?? 0;
 
     internal void Add(IDisposable item)
     {
-        if (!_disposed) _items.Add(item);
+        if (!_disposed) (_items ??= new HashSet<IDisposable>(ReferenceEqualityComparer.Instance)).Add(item);
     }
 
-    internal bool Remove(IDisposable item) => _items.Remove(item);
+    internal bool Remove(IDisposable item) => _items?.Remove(item) ?? false;
 
     /// <summary>Moves <paramref name="item"/> to the outer scope (or detaches it when there is none) and returns it.</summary>
     public T MoveToOuter<T>(T item) where T : IDisposable
     {
-        if (_items.Remove(item))
+        if (_items?.Remove(item) == true)
         {
             if (item is torch.Tensor t) t.OwningScope = Outer;
             Outer?.Add(item);
@@ -55,16 +56,27 @@ public sealed class DisposeScope : IDisposable
     /// <summary>Stops tracking <paramref name="item"/>: neither this nor any other scope will dispose it.</summary>
     public T Detach<T>(T item) where T : IDisposable
     {
-        if (_items.Remove(item) && item is torch.Tensor t) t.OwningScope = null;
+        if (_items?.Remove(item) == true && item is torch.Tensor t) t.OwningScope = null;
         return item;
     }
 
     /// <summary>Disposes everything tracked so far but keeps the scope open.</summary>
-    public void DisposeEverything() => DisposeEverythingBut();
+    public void DisposeEverything()
+    {
+        if (_items is null || _items.Count == 0) return;
+        // Detaching before disposing means no item calls back into Remove, so the set can be walked directly.
+        foreach (var item in _items)
+        {
+            if (item is torch.Tensor t) t.OwningScope = null;
+            item.Dispose();
+        }
+        _items.Clear();
+    }
 
     /// <summary>Disposes everything tracked except <paramref name="keep"/>, which stay in this scope.</summary>
     public void DisposeEverythingBut(params IDisposable[] keep)
     {
+        if (_items is null) return;
         var kept = new HashSet<IDisposable>(keep, ReferenceEqualityComparer.Instance);
         var victims = _items.Where(i => !kept.Contains(i)).ToList();
         foreach (var item in victims)
