@@ -245,6 +245,26 @@ public class TrainerTests(SyntheticCityscapesFixture data, ITestOutputHelper out
         Assert.Equal(0.01, opt2.param_groups[0].lr, 12);
     }
 
+    [Theory]
+    [InlineData("detail")]
+    [InlineData("aux")]
+    public void StdcTrainsWithDetailOrAuxiliaryLosses(string head)
+    {
+        var options = Small(1, data.NewSaveDir()) with
+        {
+            Model = "stdc", Encoder = "stdc1", UseDetailHead = head == "detail", UseAux = head == "aux",
+            AuxCoef = head == "aux" ? [1.0, 0.5, 0.25] : null, LossType = LossKind.CrossEntropy,
+        };
+        var reports = new List<TrainingProgress>();
+        using var trainer = new Trainer(options, progress: new SyncProgress<TrainingProgress>(reports.Add));
+        trainer.Run();
+        var steps = reports.Where(r => r.Kind == ProgressKind.Iteration).ToList();
+        Assert.Equal(2, steps.Count);
+        Assert.All(steps, s => Assert.True(double.IsFinite(s.Loss) && s.Loss > 0));
+        if (head == "detail") Assert.All(steps, s => Assert.True(s.LossParts["loss_detail"] > 0));
+        Assert.Contains(reports, r => r.Kind == ProgressKind.Validation);
+    }
+
     [CudaFact]
     public void Float16AutocastWithGradScalerOnCuda()
     {
