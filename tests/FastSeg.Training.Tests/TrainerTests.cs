@@ -433,3 +433,34 @@ public class GradScalerTests
         Assert.Throws<InvalidOperationException>(() => scaler.Update());
     }
 }
+
+/// <summary>The trainer over a real (one-rank, Gloo, loopback) process group takes the same steps as on one process.</summary>
+[Collection("trainer")]
+public class ProcessGroupSyncTests(SyntheticCityscapesFixture data) : IClassFixture<SyntheticCityscapesFixture>
+{
+    [Fact]
+    public void OneRankGroupTrainsExactlyLikeASingleProcess()
+    {
+        TrainerOptions Opts() => TrainerOptions.Builder().Model("fastscnn").Dataset(data.Root).Epochs(1).BatchSize(4, 4)
+            .Optimizer(OptimizerKind.Sgd, 0.02).LrPolicy(LrPolicy.CosWarmup, warmupEpochs: 0).Crop(64, 128).SaveDir(data.NewSaveDir()).Resume(false).Workers(0).Seed(5)
+            .Set("val_best", "false").Set("log_interval", "0").Build();
+        Dictionary<string, float[]> Final(Trainer t) =>
+            t.Model.state_dict().Where(e => e.Value.dtype == ScalarType.Float32).ToDictionary(e => e.Key, e => e.Value.ToArray<float>());
+
+        Dictionary<string, float[]> single;
+        using (var t = new Trainer(Opts())) { t.Run(); single = Final(t); }
+
+        using var group = distributed.new_group_from("gloo", world_size: 1, rank: 0, master_addr: "127.0.0.1",
+            master_port: FastSeg.Torch.Distributed.LocalLauncher.FreePort(), timeout: TimeSpan.FromSeconds(30));
+        var sync = new ProcessGroupSync(group);
+        Assert.Equal((0, 1), (sync.Rank, sync.WorldSize));
+        using (var t = new Trainer(Opts(), sync: sync))
+        {
+            t.Run();
+            var grouped = Final(t);
+            Assert.Equal(single.Keys, grouped.Keys);
+            foreach (var (key, values) in single) Assert.True(values.SequenceEqual(grouped[key]), $"{key} differs");
+        }
+        Assert.Throws<InvalidOperationException>(() => new ProcessGroupSync()); // no default group was initialised
+    }
+}
