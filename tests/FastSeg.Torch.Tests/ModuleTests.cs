@@ -231,3 +231,31 @@ public class BatchNormGuardTests
         Assert.Equal(new long[] { 1, 4, 1, 1 }, y.shape);
     }
 }
+
+public class SequentialReplacementTests
+{
+    [Fact]
+    public void ReplacingALayerByIndexKeepsItsKeyAndIsUsedByForward()
+    {
+        using var seq = Sequential(("conv", Conv2d(1, 1, 1, bias: false)), ("act", ReLU()));
+        seq[1] = Sigmoid();
+        Assert.Equal(new[] { "conv", "act" }, seq.named_children().Select(c => c.name));
+        using (no_grad()) seq.state_dict()["conv.weight"].fill_(1);
+        using var y = seq.call(full(new long[] { 1, 1, 1, 1 }, -100f));
+        Assert.Equal(0f, y.item<float>(), 6); // sigmoid(-100), where the replaced ReLU would also give 0 ...
+        using var z = seq.call(zeros(1, 1, 1, 1));
+        Assert.Equal(0.5f, z.item<float>(), 6); // ... but only the sigmoid gives 0.5 at zero
+    }
+}
+
+public class SequentialRegisterModuleTests
+{
+    [Fact]
+    public void RegisterModuleOnASequentialChangesWhatForwardRuns()
+    {
+        using var seq = Sequential(Identity(), ReLU());
+        seq.register_module("1", Sigmoid());
+        using var z = seq.call(zeros(1));
+        Assert.Equal(0.5f, z.item<float>(), 6);
+    }
+}

@@ -98,7 +98,14 @@ public static partial class torch
                 else _modules.Add(new(name, module));
                 if (module is not null && !training) module.train(false);
                 SetField(name, module);
+                if (i >= 0) OnSubmoduleReplaced(name, module);
             }
+
+            /// <summary>
+            /// Called when <see cref="register_module"/> replaces an existing submodule, so containers that keep their
+            /// own list of children (Sequential) run the new one.
+            /// </summary>
+            protected virtual void OnSubmoduleReplaced(string name, Module? module) { }
 
             /// <summary>Registers (or replaces in place) a parameter; null keeps an empty slot (e.g. no bias).</summary>
             public void register_parameter(string name, Parameter? parameter)

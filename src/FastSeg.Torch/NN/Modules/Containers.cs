@@ -8,6 +8,7 @@ namespace FastSeg.Torch.Modules;
 public sealed class Sequential : Module<Tensor, Tensor>, IEnumerable<Module<Tensor, Tensor>>
 {
     private readonly List<Module<Tensor, Tensor>> _layers = new();
+    private readonly List<string> _names = new();
 
     internal Sequential(IEnumerable<(string name, Module<Tensor, Tensor> module)> modules) : base(nameof(Sequential))
     {
@@ -22,14 +23,28 @@ public sealed class Sequential : Module<Tensor, Tensor>, IEnumerable<Module<Tens
     {
         register_module(name, module);
         _layers.Add(module);
+        _names.Add(name);
         return this;
     }
 
     /// <summary>Number of modules.</summary>
     public int Count => _layers.Count;
 
-    /// <summary>The module at <paramref name="index"/>.</summary>
-    public Module<Tensor, Tensor> this[int index] => _layers[index];
+    /// <summary>The module at <paramref name="index"/>; setting replaces it in place (same key, same position).</summary>
+    public Module<Tensor, Tensor> this[int index]
+    {
+        get => _layers[index];
+        set => register_module(_names[index], value);
+    }
+
+    /// <inheritdoc />
+    protected override void OnSubmoduleReplaced(string name, Module? module)
+    {
+        int index = _names.IndexOf(name);
+        if (index < 0) return;
+        _layers[index] = module as Module<Tensor, Tensor>
+            ?? throw new ArgumentException($"Sequential entry '{name}' must be a Module<Tensor, Tensor>", nameof(module));
+    }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
