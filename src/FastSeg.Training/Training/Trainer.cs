@@ -47,6 +47,7 @@ public sealed class Trainer : IDisposable
     private readonly List<nn.Parameter> _parameters;
     private StreamWriter? _textLog;
     private StreamWriter? _metricsLog;
+    private Logging.TensorBoardWriter? _tensorBoard;
     private Stopwatch _clock = new();
     private bool _ownsModel;
 
@@ -86,6 +87,7 @@ public sealed class Trainer : IDisposable
             if (options.LoggerName is not null)
                 _textLog = new StreamWriter(Path.Combine(options.SaveDir, options.LoggerName + ".log"), append: true) { AutoFlush = true };
             _metricsLog = new StreamWriter(Path.Combine(options.SaveDir, "metrics.jsonl"), append: true) { AutoFlush = true };
+            if (options.UseTensorBoard) _tensorBoard = new Logging.TensorBoardWriter(Path.Combine(options.SaveDir, "tb"));
         }
 
         manual_seed(options.RandomSeed);
@@ -254,7 +256,6 @@ public sealed class Trainer : IDisposable
             File.WriteAllText(Path.Combine(Options.SaveDir, "config.json"), Options.ToJson());
             Log($"Training {Options.Model ?? Model.GetName()} on {Device}: {TrainSet.Count} train / {ValSet.Count} val images, " +
                 $"{IterationsPerEpoch} iterations per epoch, {TotalIterations} in all, lr {LearningRate}, starting at epoch {StartEpoch}");
-            if (Options.UseTensorBoard) Log("TensorBoard event files are not written; metrics.jsonl holds the same scalars");
         }
         int end = Math.Min(Options.TotalEpochs, untilEpoch ?? Options.TotalEpochs);
         SegmentationReport? last = null;
@@ -508,6 +509,29 @@ public sealed class Trainer : IDisposable
             line["iou"] = p.Report.ClassNames.Zip(p.Report.IoU).ToDictionary(x => x.First, x => x.Second);
         }
         _metricsLog.WriteLine(JsonSerializer.Serialize(line));
+        WriteTensorBoard(p);
+    }
+
+    // The reference's tags: train/loss (and each loss part) and train/lr per iteration; val/mIoU and per-class IoU
+    // per validation, at step epoch + 1. Per-class tags use the class name rather than the reference's float-formatted index.
+    private void WriteTensorBoard(TrainingProgress p)
+    {
+        if (_tensorBoard is null) return;
+        if (p.Kind == ProgressKind.Iteration)
+        {
+            _tensorBoard.AddScalar("train/loss", p.Loss, p.Iteration);
+            _tensorBoard.AddScalar("train/lr", p.LearningRate, p.Iteration);
+            foreach (var (k, v) in p.LossParts)
+                if (k != "loss") _tensorBoard.AddScalar("train/" + k, v, p.Iteration);
+        }
+        else if (p.Report is not null)
+        {
+            long step = p.Epoch + 1;
+            _tensorBoard.AddScalar("val/mIoU", p.Report.MeanIoU, step);
+            _tensorBoard.AddScalar("val/pixel_accuracy", p.Report.PixelAccuracy, step);
+            foreach (var (name, iou) in p.Report.ClassNames.Zip(p.Report.IoU)) _tensorBoard.AddScalar("val/IoU_" + name, iou, step);
+        }
+        _tensorBoard.Flush();
     }
 
     private void Log(string message)
@@ -526,6 +550,7 @@ public sealed class Trainer : IDisposable
         (_loss as IDisposable)?.Dispose();
         _textLog?.Dispose();
         _metricsLog?.Dispose();
+        _tensorBoard?.Dispose();
         if (_ownsModel) Model.Dispose();
         _ownsModel = false;
     }
