@@ -12,6 +12,8 @@ internal static class CommandLine
           models list [--json]                       the networks of the zoo, with the reference's figures
           models describe NAME [--encoder E] [--classes N] [--aux] [--detail] [--json]
                                                      parameters, GFLOPs at 1024x512, state dict and output shape
+          dataset make-synthetic DIR [--size WxH] [--train N] [--val N] [--test N] [--seed S]
+                                                     street scenes with real label ids in the Cityscapes layout
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -23,6 +25,8 @@ internal static class CommandLine
                 ["models", "list", .. var rest] => ModelsCommands.List(Arguments.Parse(rest, flags: new[] { "--json" }), stdout),
                 ["models", "describe", .. var rest] => ModelsCommands.Describe(
                     Arguments.Parse(rest, flags: new[] { "--json", "--aux", "--detail" }, options: new[] { "--encoder", "--classes" }), stdout),
+                ["dataset", "make-synthetic", .. var rest] => DatasetCommands.MakeSynthetic(
+                    Arguments.Parse(rest, options: new[] { "--size", "--train", "--val", "--test", "--seed" }), stdout),
                 [] or ["--help"] or ["-h"] or ["help"] => Help(stdout),
                 _ => throw new UsageException($"unknown command '{string.Join(' ', args)}'"),
             };
