@@ -12,6 +12,9 @@ internal static class CommandLine
           models list [--json]                       the networks of the zoo, with the reference's figures
           models describe NAME [--encoder E] [--classes N] [--aux] [--detail] [--json]
                                                      parameters, GFLOPs at 1024x512, state dict and output shape
+          bench (--model NAME [--encoder E] | --all) [--size WxH] [--batch N] [--dtype fp32|bf16] [--channels-last]
+                [--threads N] [--min-seconds S] [--warmup N] [--json]
+                                                     inference latency and FPS (default 1024x512, batch 1, fp32, 3 s)
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -23,6 +26,7 @@ internal static class CommandLine
                 ["models", "list", .. var rest] => ModelsCommands.List(Arguments.Parse(rest, flags: new[] { "--json" }), stdout),
                 ["models", "describe", .. var rest] => ModelsCommands.Describe(
                     Arguments.Parse(rest, flags: new[] { "--json", "--aux", "--detail" }, options: new[] { "--encoder", "--classes" }), stdout),
+                ["bench", .. var rest] => BenchCommand.Run(Arguments.Parse(rest, BenchCommand.FlagNames, BenchCommand.OptionNames), stdout, stderr),
                 [] or ["--help"] or ["-h"] or ["help"] => Help(stdout),
                 _ => throw new UsageException($"unknown command '{string.Join(' ', args)}'"),
             };
