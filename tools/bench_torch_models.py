@@ -27,7 +27,8 @@ NAMES = sorted(f[:-5] for f in os.listdir(VARIANTS) if f.endswith(".json"))
 
 def build(models, name):
     with open(os.path.join(VARIANTS, name + ".json")) as f:
-        ctor = json.load(f)[0]["ctor"]
+        # the first fixture with the C# side's default options (fastseg bench builds each network with its defaults)
+        ctor = next(v for v in json.load(f) if "options" not in v.get("csharp", {}))["ctor"]
     return models.model_registry.model_hub[name](num_class=19, **ctor)
 
 
