@@ -42,6 +42,18 @@ internal static class CommandLine
             stderr.WriteLine($"fastseg: {e.Message}");
             return 1;
         }
+        catch (FastSeg.Torch.TorchException e)
+        {
+            stderr.WriteLine($"fastseg: {FirstLine(e.Message)}");
+            return 1;
+        }
+    }
+
+    /// <summary>The first line of a libtorch error (the rest is its C++ backtrace).</summary>
+    internal static string FirstLine(string message)
+    {
+        int end = message.IndexOf('\n');
+        return (end < 0 ? message : message[..end]).TrimEnd();
     }
 
     private static int Help(TextWriter stdout)

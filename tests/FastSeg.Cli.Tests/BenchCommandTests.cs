@@ -71,6 +71,31 @@ public class BenchCommandTests
         Assert.Single(stderr.Trim().Split('\n'));
     }
 
+    [Fact]
+    public void LibtorchErrorIsOneLineAndNonZero()
+    {
+        // libtorch 1.13 has no bf16 max_unpool2d (ENet's decoder)
+        var (code, stdout, stderr) = Run(new[] { "bench", "--model", "enet", "--dtype", "bf16" }.Concat(Small).ToArray());
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("max_unpool2d", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void AllJsonIsSortedByFpsWithParamsAndGflops()
+    {
+        var (code, stdout, stderr) = Run("bench", "--all", "--size", "128x64", "--min-seconds", "0", "--warmup", "0", "--json");
+        Assert.True(code == 0, stderr);
+        var items = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal(FastSeg.Models.Zoo.ModelZoo.Names.OrderBy(n => n), items.Select(i => i.GetProperty("model").GetString()!).OrderBy(n => n));
+        Assert.Equal(new[] { "model", "size", "batch", "dtype", "threads", "ms", "fps", "params", "gflops" },
+            items[0].EnumerateObject().Select(p => p.Name));
+        var fps = items.Select(i => i.GetProperty("fps").GetDouble()).ToList();
+        Assert.Equal(fps.OrderByDescending(f => f), fps);
+        Assert.All(items, i => Assert.True(i.GetProperty("params").GetInt64() > 0 && i.GetProperty("gflops").GetDouble() > 0));
+    }
+
     [Theory]
     [InlineData("--size", "1024")]
     [InlineData("--size", "axb")]
