@@ -4,7 +4,7 @@
 Same rule as the C# command: eval mode, inference_mode, a batch of zeros; --warmup untimed forwards, then timed
 forwards until at least --min-seconds have passed (at least 3 runs); latency = elapsed / runs,
 FPS = batch * 1000 / latency_ms. bf16 = model and input converted to bfloat16 (model.to(torch.bfloat16)), as in
-`fastseg bench --dtype bf16`. Each network is built with its default encoder: the constructor arguments of the
+`fastseg bench --dtype bf16`; bf16-autocast = fp32 model and input under torch.autocast('cpu', bfloat16). Each network is built with its default encoder: the constructor arguments of the
 first entry of tools/zoo_variants/<name>.json.
 
 Run with Debian's interpreter:
@@ -40,7 +40,8 @@ def measure(model, batch, width, height, dtype, channels_last, warmup, min_secon
     if channels_last:
         model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
+    mixed = torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bf16-autocast")
+    with torch.inference_mode(), mixed:
         for _ in range(warmup):
             model(x)
         runs = 0
@@ -61,7 +62,7 @@ def main():
     g.add_argument("--all", action="store_true")
     p.add_argument("--size", default="1024x512")
     p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    p.add_argument("--dtype", choices=["fp32", "bf16", "bf16-autocast"], default="fp32")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--threads", type=int)
     p.add_argument("--min-seconds", type=float, default=3)

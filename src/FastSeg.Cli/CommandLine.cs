@@ -12,7 +12,7 @@ internal static class CommandLine
           models list [--json]                       the networks of the zoo, with the reference's figures
           models describe NAME [--encoder E] [--classes N] [--aux] [--detail] [--json]
                                                      parameters, GFLOPs at 1024x512, state dict and output shape
-          bench (--model NAME [--encoder E] | --all) [--size WxH] [--batch N] [--dtype fp32|bf16] [--channels-last]
+          bench (--model NAME [--encoder E] | --all) [--size WxH] [--batch N] [--dtype fp32|bf16|bf16-autocast] [--channels-last]
                 [--threads N] [--min-seconds S] [--warmup N] [--json]
                                                      inference latency and FPS (default 1024x512, batch 1, fp32, 3 s)
         """;

@@ -83,6 +83,16 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void Bf16AutocastRunsWhatConvertedBf16CannotRun()
+    {
+        var (code, stdout, stderr) = Run(new[] { "bench", "--model", "enet", "--dtype", "bf16-autocast", "--json" }.Concat(Small).ToArray());
+        Assert.True(code == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("bf16-autocast", root.GetProperty("dtype").GetString());
+        Assert.True(root.GetProperty("fps").GetDouble() > 0);
+    }
+
+    [Fact]
     public void AllJsonIsSortedByFpsWithParamsAndGflops()
     {
         var (code, stdout, stderr) = Run("bench", "--all", "--size", "128x64", "--min-seconds", "0", "--warmup", "0", "--json");

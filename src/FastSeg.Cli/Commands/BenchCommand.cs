@@ -44,7 +44,8 @@ internal static class BenchCommand
         {
             "fp32" => ScalarType.Float32,
             "bf16" => ScalarType.BFloat16,
-            _ => throw new UsageException($"--dtype must be fp32 or bf16, got '{dtypeName}'"),
+            "bf16-autocast" => ScalarType.Float32,
+            _ => throw new UsageException($"--dtype must be fp32, bf16 or bf16-autocast, got '{dtypeName}'"),
         };
         bool channelsLast = args.Flags.Contains("--channels-last");
         int warmup = args.GetInt("--warmup", 3);
@@ -156,6 +157,9 @@ internal static class BenchCommand
             : zeros(new long[] { batch, 3, height, width }, dtype);
 
         using var inference = inference_mode();
+        // bf16: weights and input converted to bfloat16; bf16-autocast: fp32 weights and input, CPU autocast to
+        // bfloat16 (runs ConvTranspose2d and MaxUnpool2d, which libtorch 1.13 cannot run in converted bf16).
+        using var mixed = dtypeName == "bf16-autocast" ? autocast(FastSeg.Torch.DeviceType.CPU, ScalarType.BFloat16) : null;
         for (int i = 0; i < warmup; i++) Forward(model, input);
         var watch = Stopwatch.StartNew();
         int runs = 0;
