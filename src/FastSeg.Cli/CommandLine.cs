@@ -14,6 +14,9 @@ internal static class CommandLine
                                                      parameters, GFLOPs at 1024x512, state dict and output shape
           dataset make-synthetic DIR [--size WxH] [--train N] [--val N] [--test N] [--seed S]
                                                      street scenes with real label ids in the Cityscapes layout
+          bench (--model NAME [--encoder E] | --all) [--size WxH] [--batch N] [--dtype fp32|bf16|bf16-autocast] [--channels-last]
+                [--threads N] [--min-seconds S] [--warmup N] [--json]
+                                                     inference latency and FPS (default 1024x512, batch 1, fp32, 3 s)
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -27,6 +30,7 @@ internal static class CommandLine
                     Arguments.Parse(rest, flags: new[] { "--json", "--aux", "--detail" }, options: new[] { "--encoder", "--classes" }), stdout),
                 ["dataset", "make-synthetic", .. var rest] => DatasetCommands.MakeSynthetic(
                     Arguments.Parse(rest, options: new[] { "--size", "--train", "--val", "--test", "--seed" }), stdout),
+                ["bench", .. var rest] => BenchCommand.Run(Arguments.Parse(rest, BenchCommand.FlagNames, BenchCommand.OptionNames), stdout, stderr),
                 [] or ["--help"] or ["-h"] or ["help"] => Help(stdout),
                 _ => throw new UsageException($"unknown command '{string.Join(' ', args)}'"),
             };
@@ -42,6 +46,18 @@ internal static class CommandLine
             stderr.WriteLine($"fastseg: {e.Message}");
             return 1;
         }
+        catch (FastSeg.Torch.TorchException e)
+        {
+            stderr.WriteLine($"fastseg: {FirstLine(e.Message)}");
+            return 1;
+        }
+    }
+
+    /// <summary>The first line of a libtorch error (the rest is its C++ backtrace).</summary>
+    internal static string FirstLine(string message)
+    {
+        int end = message.IndexOf('\n');
+        return (end < 0 ? message : message[..end]).TrimEnd();
     }
 
     private static int Help(TextWriter stdout)

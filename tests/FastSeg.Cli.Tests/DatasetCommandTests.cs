@@ -31,7 +31,7 @@ public class DatasetCommandTests
     {
         var stderr = new StringWriter();
         Assert.Equal(2, CommandLine.Run(new[] { "dataset", "make-synthetic", "x", "--size", "big" }, new StringWriter(), stderr));
-        Assert.Contains("--size needs WIDTHxHEIGHT", stderr.ToString());
+        Assert.Contains("--size must be WIDTHxHEIGHT", stderr.ToString());
         Assert.Equal(2, CommandLine.Run(new[] { "dataset", "make-synthetic" }, new StringWriter(), new StringWriter()));
     }
 }

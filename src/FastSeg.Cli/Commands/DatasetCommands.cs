@@ -9,7 +9,7 @@ internal static class DatasetCommands
     {
         if (args.Positional.Count != 1) throw new UsageException("dataset make-synthetic needs exactly one output folder");
         string root = args.Positional[0];
-        var size = args.Options.TryGetValue("--size", out var s) ? ParseSize(s) : (512, 256);
+        var size = args.Options.TryGetValue("--size", out var s) ? BenchCommand.ParseSize(s) : (512, 256);
         var options = new SyntheticCityscapesOptions
         {
             Width = size.Item1,
@@ -25,13 +25,5 @@ internal static class DatasetCommands
         stdout.WriteLine($"wrote {files.Count} samples ({options.TrainCount} train, {options.ValCount} val, {options.TestCount} test) " +
                          $"at {options.Width}x{options.Height} under {Path.GetFullPath(root)}");
         return 0;
-    }
-
-    internal static (int, int) ParseSize(string text)
-    {
-        var parts = text.ToLowerInvariant().Split('x');
-        if (parts.Length == 2 && int.TryParse(parts[0], out var w) && int.TryParse(parts[1], out var h) && w > 0 && h > 0)
-            return (w, h);
-        throw new UsageException($"--size needs WIDTHxHEIGHT (e.g. 1024x512), got '{text}'");
     }
 }

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using FastSeg.Models;
+using FastSeg.Models.Zoo;
+using FastSeg.Torch.Profiling;
+using static FastSeg.Torch.torch;
+
+namespace FastSeg.Cli.Commands;
+
+/// <summary>
+/// <c>fastseg bench</c>: inference latency and FPS of a network (eval mode, inference mode, batch of zeros).
+/// Timing follows the reference's tools/test_speed.py, corrected: <c>--warmup</c> untimed forwards, then timed
+/// forwards until at least <c>--min-seconds</c> have passed (and at least 3 runs); latency = elapsed / runs,
+/// FPS = batch · 1000 / latency in ms.
+/// </summary>
+internal static class BenchCommand
+{
+    private static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    internal static readonly string[] FlagNames = { "--all", "--channels-last", "--json" };
+    internal static readonly string[] OptionNames =
+        { "--model", "--encoder", "--size", "--batch", "--dtype", "--threads", "--min-seconds", "--warmup" };
+
+    private sealed record Result(string Model, int Width, int Height, int Batch, string DType, bool ChannelsLast,
+        int Threads, double Ms, double Fps, long? Params, double? GFlops)
+    {
+        public string Size => $"{Width}x{Height}";
+    }
+
+    public static int Run(Arguments args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Positional.Count > 0) throw new UsageException($"bench takes no positional arguments, got '{args.Positional[0]}'");
+        bool all = args.Flags.Contains("--all");
+        args.Options.TryGetValue("--model", out var modelName);
+        if (all == (modelName is not null)) throw new UsageException("bench needs exactly one of --model NAME and --all");
+        args.Options.TryGetValue("--encoder", out var encoder);
+        if (all && encoder is not null) throw new UsageException("--encoder needs --model (--all uses each network's default encoder)");
+        var (width, height) = ParseSize(args.Options.GetValueOrDefault("--size", "1024x512"));
+        int batch = args.GetInt("--batch", 1);
+        if (batch < 1) throw new UsageException($"--batch must be at least 1, got {batch}");
+        string dtypeName = args.Options.GetValueOrDefault("--dtype", "fp32");
+        ScalarType dtype = dtypeName switch
+        {
+            "fp32" => ScalarType.Float32,
+            "bf16" => ScalarType.BFloat16,
+            "bf16-autocast" => ScalarType.Float32,
+            _ => throw new UsageException($"--dtype must be fp32, bf16 or bf16-autocast, got '{dtypeName}'"),
+        };
+        bool channelsLast = args.Flags.Contains("--channels-last");
+        int warmup = args.GetInt("--warmup", 3);
+        if (warmup < 0) throw new UsageException($"--warmup must not be negative, got {warmup}");
+        double minSeconds = 3;
+        if (args.Options.TryGetValue("--min-seconds", out var ms))
+        {
+            if (!double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out minSeconds) || minSeconds < 0 || double.IsNaN(minSeconds))
+                throw new UsageException($"--min-seconds needs a non-negative number, got '{ms}'");
+        }
+        if (args.Options.ContainsKey("--threads"))
+        {
+            int threads = args.GetInt("--threads", 0);
+            if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
+            set_num_threads(threads);
+        }
+        bool json = args.Flags.Contains("--json");
+
+        if (!all)
+        {
+            var r = Measure(modelName!, encoder, width, height, batch, dtype, dtypeName, channelsLast, warmup, minSeconds, complexity: false);
+            if (json) WriteJson(stdout, w => WriteResult(w, r, withComplexity: false));
+            else
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r.Model}: {r.Ms:F2} ms, {r.Fps:F2} FPS (batch {r.Batch}, {r.Size}, {r.DType}{(r.ChannelsLast ? ", channels-last" : "")}, {r.Threads} threads)"));
+            return 0;
+        }
+
+        // --all: a network libtorch cannot run in this configuration (e.g. bf16 conv_transpose2d or max_unpool2d in
+        // libtorch 1.13) is named on stderr and left out; the others are still reported, and the exit code is 1.
+        var results = new List<Result>();
+        int failed = 0;
+        foreach (var name in ModelZoo.Names)
+        {
+            try
+            {
+                results.Add(Measure(name, null, width, height, batch, dtype, dtypeName, channelsLast, warmup, minSeconds, complexity: true));
+                if (!json) stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {results[^1].Fps:F2} FPS"));
+            }
+            catch (Exception e) when (e is FastSeg.Torch.TorchException or ArgumentException)
+            {
+                failed++;
+                stderr.WriteLine($"fastseg: {name}: {CommandLine.FirstLine(e.Message)}");
+            }
+        }
+        if (results.Count == 0) return 1;
+        results.Sort((a, b) => b.Fps.CompareTo(a.Fps));
+        if (json)
+        {
+            WriteJson(stdout, w =>
+            {
+                w.WriteStartArray();
+                foreach (var r in results) WriteResult(w, r, withComplexity: true);
+                w.WriteEndArray();
+            });
+            return failed == 0 ? 0 : 1;
+        }
+        var first = results[0];
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"batch {first.Batch}, {first.Size}, {first.DType}{(first.ChannelsLast ? ", channels-last" : "")}, {first.Threads} threads"));
+        stdout.WriteLine($"{"model",-12} {"params",12} {"GFLOPs",8} {"ms",10} {"FPS",8}");
+        foreach (var r in results)
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Model,-12} {r.Params,12:N0} {r.GFlops,8:F2} {r.Ms,10:F2} {r.Fps,8:F2}"));
+        return failed == 0 ? 0 : 1;
+    }
+
+    internal static (int width, int height) ParseSize(string text)
+    {
+        var parts = text.Split('x', 'X');
+        if (parts.Length == 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int w)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h)
+            && w > 0 && h > 0)
+            return (w, h);
+        throw new UsageException($"--size must be WIDTHxHEIGHT (e.g. 1024x512), got '{text}'");
+    }
+
+    private static Result Measure(string name, string? encoder, int width, int height, int batch, ScalarType dtype, string dtypeName,
+        bool channelsLast, int warmup, double minSeconds, bool complexity)
+    {
+        using var model = ModelZoo.Create(name, encoder);
+        model.eval();
+        // The network's own check, before any work: an unaccepted size is one clear line (ArgumentException).
+        using (var probe = zeros(1, 3, height, width)) model.CheckInput(probe);
+        long? parameters = null;
+        double? gflops = null;
+        if (complexity)
+        {
+            var report = ModelComplexity.Measure(model, 1, 3, height, width);
+            parameters = report.Parameters;
+            gflops = report.GFlops;
+        }
+        if (dtype != ScalarType.Float32) model.to(dtype);
+        if (channelsLast)
+        {
+            using (no_grad())
+            {
+                foreach (var t in model.parameters().Cast<Tensor>().Concat(model.buffers()))
+                {
+                    if (t.dim() != 4) continue;
+                    using var converted = t.contiguous(MemoryFormat.ChannelsLast);
+                    if (!converted.is_same(t)) t.set_data(converted);
+                }
+            }
+        }
+        using var input = channelsLast
+            ? zeros(new long[] { batch, 3, height, width }, dtype).contiguous(MemoryFormat.ChannelsLast)
+            : zeros(new long[] { batch, 3, height, width }, dtype);
+
+        using var inference = inference_mode();
+        // bf16: weights and input converted to bfloat16; bf16-autocast: fp32 weights and input, CPU autocast to
+        // bfloat16 (runs ConvTranspose2d and MaxUnpool2d, which libtorch 1.13 cannot run in converted bf16).
+        using var mixed = dtypeName == "bf16-autocast" ? autocast(FastSeg.Torch.DeviceType.CPU, ScalarType.BFloat16) : null;
+        for (int i = 0; i < warmup; i++) Forward(model, input);
+        var watch = Stopwatch.StartNew();
+        int runs = 0;
+        while (runs < 3 || watch.Elapsed.TotalSeconds < minSeconds)
+        {
+            Forward(model, input);
+            runs++;
+        }
+        watch.Stop();
+        double latencyMs = watch.Elapsed.TotalMilliseconds / runs;
+        double fps = batch * 1000.0 / latencyMs;
+        return new Result(model.Info!.Name, width, height, batch, dtypeName, channelsLast, get_num_threads(), latencyMs, fps, parameters, gflops);
+    }
+
+    private static void Forward(SegmentationModel model, Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        model.call(input);
+    }
+
+    private static void WriteResult(Utf8JsonWriter w, Result r, bool withComplexity)
+    {
+        w.WriteStartObject();
+        w.WriteString("model", r.Model);
+        w.WriteString("size", r.Size);
+        w.WriteNumber("batch", r.Batch);
+        w.WriteString("dtype", r.DType);
+        w.WriteNumber("threads", r.Threads);
+        w.WriteNumber("ms", Math.Round(r.Ms, 4));
+        w.WriteNumber("fps", Math.Round(r.Fps, 4));
+        if (withComplexity)
+        {
+            w.WriteNumber("params", r.Params!.Value);
+            w.WriteNumber("gflops", Math.Round(r.GFlops!.Value, 4));
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteJson(TextWriter stdout, Action<Utf8JsonWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, Indented)) write(w);
+        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+}

@@ -1,0 +1,96 @@
+"""PyTorch 1.13 eager counterpart of `fastseg bench`: latency and FPS of the reference networks
+(zh320/realtime-semantic-segmentation-pytorch) on CPU.
+
+Same rule as the C# command: eval mode, inference_mode, a batch of zeros; --warmup untimed forwards, then timed
+forwards until at least --min-seconds have passed (at least 3 runs); latency = elapsed / runs,
+FPS = batch * 1000 / latency_ms. bf16 = model and input converted to bfloat16 (model.to(torch.bfloat16)), as in
+`fastseg bench --dtype bf16`; bf16-autocast = fp32 model and input under torch.autocast('cpu', bfloat16). Each network is built with its default encoder: the constructor arguments of the
+first entry of tools/zoo_variants/<name>.json.
+
+Run with Debian's interpreter:
+  /usr/bin/python3 tools/bench_torch_models.py --ref /work/ref/zh320 --all --threads 2 --json
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from zoo_reference import load_reference  # noqa: E402
+
+VARIANTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoo_variants")
+NAMES = sorted(f[:-5] for f in os.listdir(VARIANTS) if f.endswith(".json"))
+
+
+def build(models, name):
+    with open(os.path.join(VARIANTS, name + ".json")) as f:
+        # the first fixture with the C# side's default options (fastseg bench builds each network with its defaults)
+        ctor = next(v for v in json.load(f) if "options" not in v.get("csharp", {}))["ctor"]
+    return models.model_registry.model_hub[name](num_class=19, **ctor)
+
+
+def measure(model, batch, width, height, dtype, channels_last, warmup, min_seconds):
+    model.eval()
+    if dtype == "bf16":
+        model.to(torch.bfloat16)
+    x = torch.zeros(batch, 3, height, width, dtype=torch.bfloat16 if dtype == "bf16" else torch.float32)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    mixed = torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bf16-autocast")
+    with torch.inference_mode(), mixed:
+        for _ in range(warmup):
+            model(x)
+        runs = 0
+        start = time.perf_counter()
+        while runs < 3 or time.perf_counter() - start < min_seconds:
+            model(x)
+            runs += 1
+        elapsed = time.perf_counter() - start
+    ms = elapsed * 1000 / runs
+    return ms, batch * 1000 / ms
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--ref", default="/work/ref/zh320")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--model")
+    g.add_argument("--all", action="store_true")
+    p.add_argument("--size", default="1024x512")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--dtype", choices=["fp32", "bf16", "bf16-autocast"], default="fp32")
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--min-seconds", type=float, default=3)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args()
+    width, height = (int(v) for v in a.size.lower().split("x"))
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    models = load_reference(a.ref)
+    names = NAMES if a.all else [a.model]
+    results = []
+    for name in names:
+        torch.manual_seed(0)
+        model = build(models, name)
+        params = sum(t.numel() for t in model.parameters())
+        ms, fps = measure(model, a.batch, width, height, a.dtype, a.channels_last, a.warmup, a.min_seconds)
+        r = {"model": name, "size": f"{width}x{height}", "batch": a.batch, "dtype": a.dtype,
+             "threads": torch.get_num_threads(), "ms": round(ms, 4), "fps": round(fps, 4), "params": params}
+        results.append(r)
+        print(f"  {name}: {fps:.2f} FPS", file=sys.stderr, flush=True)
+        del model
+    if a.json:
+        print(json.dumps(results if a.all else results[0], indent=2))
+    else:
+        for r in sorted(results, key=lambda r: -r["fps"]):
+            print(f"{r['model']:<12} {r['params']:>12,} {r['ms']:>10.2f} {r['fps']:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
