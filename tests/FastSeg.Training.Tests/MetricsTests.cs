@@ -107,4 +107,20 @@ public class MetricsTests(ITestOutputHelper output) : ParityTest(output)
         Assert.Equal(5, cm.Total);
         Assert.Equal(19, ClassNames.Cityscapes.Count);
     }
+
+    [Fact]
+    public void MeanIoUOverPresentClassesLeavesOutClassesWithoutLabels()
+    {
+        using var scope = NewDisposeScope();
+        using var cm = new ConfusionMatrix(4);
+        // labels use classes 0 and 1 only; class 2 is predicted once (IoU 0, but present in no label), class 3 never
+        var target = tensor(new long[] { 0, 0, 1, 1 }, new long[] { 1, 1, 4 });
+        var prediction = tensor(new long[] { 0, 2, 1, 1 }, new long[] { 1, 1, 4 });
+        cm.Update(prediction, target);
+        var report = cm.Report();
+        Assert.Equal(new long[] { 2, 2, 0, 0 }, report.Support);
+        Assert.Equal((0.5 + 1.0) / 4, report.MeanIoU, 12);
+        Assert.Equal((0.5 + 1.0) / 2, report.MeanIoUPresent, 12);
+        Assert.Contains("mean (present classes)", report.ToString());
+    }
 }

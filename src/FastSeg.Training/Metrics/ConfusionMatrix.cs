@@ -186,7 +186,11 @@ public sealed class ConfusionMatrix : IDisposable
         if (classNames is not null && classNames.Count != NumClasses)
             throw new ArgumentException($"{classNames.Count} class names for {NumClasses} classes", nameof(classNames));
         var names = classNames?.ToArray() ?? Enumerable.Range(0, NumClasses).Select(i => $"class {i}").ToArray();
-        return new SegmentationReport(names, IoU(), ClassAccuracy(), PixelAccuracy(), Total);
+        var counts = ToArray();
+        var support = new long[NumClasses];
+        for (int t = 0; t < NumClasses; t++)
+            for (int p = 0; p < NumClasses; p++) support[t] += counts[t, p];
+        return new SegmentationReport(names, IoU(), ClassAccuracy(), PixelAccuracy(), Total, support);
     }
 
     /// <summary>Frees the counts.</summary>

@@ -12,8 +12,9 @@ public sealed class SegmentationReport
     /// <param name="classAccuracy">Accuracy (recall) per class.</param>
     /// <param name="pixelAccuracy">Correct / counted pixels.</param>
     /// <param name="pixels">Counted (non-ignored) pixels.</param>
+    /// <param name="support">Labelled pixels per class (null when unknown).</param>
     public SegmentationReport(IReadOnlyList<string> classNames, IReadOnlyList<double> iou, IReadOnlyList<double> classAccuracy,
-        double pixelAccuracy, long pixels)
+        double pixelAccuracy, long pixels, IReadOnlyList<long>? support = null)
     {
         ArgumentNullException.ThrowIfNull(classNames);
         ArgumentNullException.ThrowIfNull(iou);
@@ -25,6 +26,25 @@ public sealed class SegmentationReport
         ClassAccuracy = classAccuracy.ToArray();
         PixelAccuracy = pixelAccuracy;
         Pixels = pixels;
+        if (support is not null && support.Count != classNames.Count) throw new ArgumentException("one support count per class is needed");
+        Support = support?.ToArray();
+    }
+
+    /// <summary>Labelled pixels per class in the evaluated set, or null when unknown.</summary>
+    public IReadOnlyList<long>? Support { get; }
+
+    /// <summary>
+    /// Mean IoU over the classes that occur in the labels (support &gt; 0) — the figure to read on a dataset that lacks
+    /// some classes (such as the synthetic scenes); equals <see cref="MeanIoU"/> when every class occurs or support is unknown.
+    /// </summary>
+    public double MeanIoUPresent
+    {
+        get
+        {
+            if (Support is null) return MeanIoU;
+            var present = IoU.Where((_, i) => Support[i] > 0).ToList();
+            return present.Count == 0 ? 0 : present.Average();
+        }
     }
 
     /// <summary>Class names.</summary>
@@ -62,6 +82,8 @@ public sealed class SegmentationReport
         sb.Append("mean".PadRight(width))
           .Append((100 * MeanIoU).ToString("F2", c).PadLeft(8))
           .AppendLine((100 * MeanClassAccuracy).ToString("F2", c).PadLeft(8));
+        if (Support is not null && Support.Any(n => n == 0))
+            sb.Append("mean (present classes)".PadRight(width)).AppendLine((100 * MeanIoUPresent).ToString("F2", c).PadLeft(8));
         sb.Append(CultureInfo.InvariantCulture, $"pixel accuracy {100 * PixelAccuracy:F2}% over {Pixels} pixels");
         return sb.ToString();
     }
