@@ -363,13 +363,18 @@ public sealed class CenterCrop : Transform
     public override string ToString() => $"CenterCrop({Height}, {Width})";
 }
 
-/// <summary>Mirrors left-right with probability <see cref="Probability"/> (one draw).</summary>
-public sealed class HorizontalFlip : Transform
+/// <summary>Flips image and mask with probability <see cref="Probability"/> (one draw) along one axis.</summary>
+public abstract class RandomFlip : Transform
 {
-    /// <summary>Creates the step.</summary>
-    public HorizontalFlip(double probability = 0.5)
+    private readonly FlipMode _mode;
+    private readonly string _name;
+
+    /// <summary>Creates the step for <paramref name="mode"/>.</summary>
+    protected RandomFlip(FlipMode mode, string name, double probability)
     {
         if (probability < 0 || probability > 1) throw new ArgumentOutOfRangeException(nameof(probability), probability, "must be in [0, 1]");
+        _mode = mode;
+        _name = name;
         Probability = probability;
     }
 
@@ -379,35 +384,18 @@ public sealed class HorizontalFlip : Transform
     /// <inheritdoc />
     public override void Apply(Sample sample, DataRandom random)
     {
-        if (random.Chance(Probability)) sample.Flip(FlipMode.Horizontal);
+        if (random.Chance(Probability)) sample.Flip(_mode);
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"HorizontalFlip(p={F(Probability)})";
+    public override string ToString() => $"{_name}(p={F(Probability)})";
 }
 
-/// <summary>Flips upside down with probability <see cref="Probability"/> (one draw).</summary>
-public sealed class VerticalFlip : Transform
-{
-    /// <summary>Creates the step.</summary>
-    public VerticalFlip(double probability = 0.5)
-    {
-        if (probability < 0 || probability > 1) throw new ArgumentOutOfRangeException(nameof(probability), probability, "must be in [0, 1]");
-        Probability = probability;
-    }
+/// <summary>Mirrors left-right with probability <see cref="RandomFlip.Probability"/> (one draw).</summary>
+public sealed class HorizontalFlip(double probability = 0.5) : RandomFlip(FlipMode.Horizontal, nameof(HorizontalFlip), probability);
 
-    /// <summary>Chance to flip.</summary>
-    public double Probability { get; }
-
-    /// <inheritdoc />
-    public override void Apply(Sample sample, DataRandom random)
-    {
-        if (random.Chance(Probability)) sample.Flip(FlipMode.Vertical);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"VerticalFlip(p={F(Probability)})";
-}
+/// <summary>Flips upside down with probability <see cref="RandomFlip.Probability"/> (one draw).</summary>
+public sealed class VerticalFlip(double probability = 0.5) : RandomFlip(FlipMode.Vertical, nameof(VerticalFlip), probability);
 
 /// <summary>
 /// albumentations' ColorJitter on 8-bit RGB: with probability <see cref="Probability"/>, draws a brightness factor
