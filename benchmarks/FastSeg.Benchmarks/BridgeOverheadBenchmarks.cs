@@ -11,27 +11,9 @@ namespace FastSeg.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 5, iterationCount: 25)]
-public class BridgeOverheadBenchmarks
+public class BridgeOverheadBenchmarks : TwoScalarTensors
 {
     private const int OpsPerScope = 100;
-
-    private Tensor _a = null!;
-    private Tensor _b = null!;
-
-    [GlobalSetup]
-    public void Setup()
-    {
-        BenchSettings.Apply();
-        _a = tensor(new[] { 1.5f });
-        _b = tensor(new[] { 2.25f });
-    }
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _a.Dispose();
-        _b.Dispose();
-    }
 
     /// <summary>One P/Invoke that does almost nothing natively (at::get_num_threads): the floor of any call.</summary>
     [Benchmark]

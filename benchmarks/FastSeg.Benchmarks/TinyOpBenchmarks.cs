@@ -11,25 +11,8 @@ namespace FastSeg.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 5, iterationCount: 25)]
-public class TinyOpBenchmarks
+public class TinyOpBenchmarks : TwoScalarTensors
 {
-    private Tensor _a = null!;
-    private Tensor _b = null!;
-
-    [GlobalSetup]
-    public void Setup()
-    {
-        BenchSettings.Apply();
-        _a = tensor(new[] { 1.5f });
-        _b = tensor(new[] { 2.25f });
-    }
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _a.Dispose();
-        _b.Dispose();
-    }
 
     /// <summary>The result is left to the garbage collector (its finalizer frees the native tensor).</summary>
     [Benchmark(Baseline = true)]
