@@ -1,105 +1,178 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using FastSeg.Cli.Commands;
 
 namespace FastSeg.Cli;
 
-/// <summary>Dispatches <c>fastseg &lt;group&gt; &lt;command&gt; ...</c>; returns the process exit code.</summary>
+/// <summary>
+/// The <c>fastseg</c> command tree (System.CommandLine) and its error discipline: a command line that does not parse
+/// exits with 2 and one line per problem; a failure while running (unknown network, unreadable file, a shape libtorch
+/// refuses) exits with 1 and one line naming what is at fault — never a stack trace.
+/// </summary>
 internal static class CommandLine
 {
-    internal const string Usage = """
-        usage: fastseg <command> [options]
-
-        commands:
-          models list [--json]                       the networks of the zoo, with the reference's figures
-          models describe NAME [--encoder E] [--classes N] [--aux] [--detail] [--json]
-                                                     parameters, GFLOPs at 1024x512, state dict and output shape
-          dataset make-synthetic DIR [--size WxH] [--train N] [--val N] [--test N] [--seed S]
-                                                     street scenes with real label ids in the Cityscapes layout
-          bench (--model NAME [--encoder E] | --all) [--size WxH] [--batch N] [--dtype fp32|bf16|bf16-autocast] [--channels-last]
-                [--threads N] [--min-seconds S] [--warmup N] [--json]
-                                                     inference latency and FPS (default 1024x512, batch 1, fp32, 3 s)
-        """;
-
+    /// <summary>Parses <paramref name="args"/>, runs the command and returns the process exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        var root = BuildRoot(args, stdout, stderr);
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) stderr.WriteLine($"fastseg: {error.Message}");
+            stderr.WriteLine($"run '{CommandPath(parse)} --help' for usage");
+            return 2;
+        }
         try
         {
-            return args switch
-            {
-                ["models", "list", .. var rest] => ModelsCommands.List(Arguments.Parse(rest, flags: new[] { "--json" }), stdout),
-                ["models", "describe", .. var rest] => ModelsCommands.Describe(
-                    Arguments.Parse(rest, flags: new[] { "--json", "--aux", "--detail" }, options: new[] { "--encoder", "--classes" }), stdout),
-                ["dataset", "make-synthetic", .. var rest] => DatasetCommands.MakeSynthetic(
-                    Arguments.Parse(rest, options: new[] { "--size", "--train", "--val", "--test", "--seed" }), stdout),
-                ["bench", .. var rest] => BenchCommand.Run(Arguments.Parse(rest, BenchCommand.FlagNames, BenchCommand.OptionNames), stdout, stderr),
-                [] or ["--help"] or ["-h"] or ["help"] => Help(stdout),
-                _ => throw new UsageException($"unknown command '{string.Join(' ', args)}'"),
-            };
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
         catch (UsageException e)
         {
             stderr.WriteLine($"fastseg: {e.Message}");
-            stderr.WriteLine(Usage);
+            stderr.WriteLine($"run '{CommandPath(parse)} --help' for usage");
             return 2;
         }
-        catch (ArgumentException e)
-        {
-            stderr.WriteLine($"fastseg: {e.Message}");
-            return 1;
-        }
-        catch (FastSeg.Torch.TorchException e)
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException
+                                      or FormatException or InvalidDataException or FastSeg.Torch.TorchException
+                                      or FastSeg.Torch.StateDictMismatchException or FastSeg.Data.ImageException
+                                      or FastSeg.Data.InvalidSampleException)
         {
             stderr.WriteLine($"fastseg: {FirstLine(e.Message)}");
             return 1;
         }
     }
 
-    /// <summary>The first line of a libtorch error (the rest is its C++ backtrace).</summary>
+    /// <summary>The first line of a message (a libtorch error carries its C++ backtrace after it).</summary>
     internal static string FirstLine(string message)
     {
         int end = message.IndexOf('\n');
         return (end < 0 ? message : message[..end]).TrimEnd();
     }
 
-    private static int Help(TextWriter stdout)
+    private static string CommandPath(ParseResult parse)
     {
-        stdout.WriteLine(Usage);
-        return 0;
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r is not null; r = r.Parent as CommandResult) names.Insert(0, r.Command.Name);
+        if (names.Count > 0) names[0] = "fastseg";
+        return string.Join(' ', names);
+    }
+
+    private static RootCommand BuildRoot(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("FastSeg: real-time semantic segmentation networks for .NET on libtorch — train, evaluate, predict, benchmark.");
+        root.Subcommands.Add(ModelsCommands.Build(stdout));
+        root.Subcommands.Add(DatasetCommands.Build(stdout));
+        root.Subcommands.Add(BenchCommand.Build(stdout, stderr));
+        root.Subcommands.Add(TrainCommand.BuildTrain(stdout, stderr, args));
+        root.Subcommands.Add(TrainCommand.BuildVal(stdout, stderr));
+        // Bare `fastseg` prints the help rather than a "required command" error.
+        root.SetAction(parse => root.Parse("--help").Invoke(parse.InvocationConfiguration));
+        return root;
     }
 }
 
-/// <summary>A command line that does not fit the usage.</summary>
+/// <summary>A command line that does not fit the usage (exit code 2).</summary>
 internal sealed class UsageException(string message) : Exception(message);
 
-/// <summary>Parsed options: positional values, flags, and options with a value.</summary>
-internal sealed class Arguments
+/// <summary>Option factories with the CLI's wording of parse errors ("--classes needs an integer, got 'many'").</summary>
+internal static class Options
 {
-    public List<string> Positional { get; } = new();
-    public HashSet<string> Flags { get; } = new();
-    public Dictionary<string, string> Options { get; } = new();
-
-    public static Arguments Parse(IReadOnlyList<string> args, string[]? flags = null, string[]? options = null)
+    public static Option<int> Int(string name, int defaultValue, string description, int min = int.MinValue) => new(name)
     {
-        flags ??= Array.Empty<string>();
-        options ??= Array.Empty<string>();
-        var result = new Arguments();
-        for (int i = 0; i < args.Count; i++)
+        Description = description,
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result =>
         {
-            var a = args[i];
-            if (flags.Contains(a)) result.Flags.Add(a);
-            else if (options.Contains(a))
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
             {
-                if (i + 1 >= args.Count) throw new UsageException($"{a} needs a value");
-                result.Options[a] = args[++i];
+                result.AddError($"{name} needs an integer, got '{text}'");
+                return defaultValue;
             }
-            else if (a.StartsWith("--", StringComparison.Ordinal)) throw new UsageException($"unknown option {a}");
-            else result.Positional.Add(a);
-        }
-        return result;
-    }
+            if (value < min) result.AddError($"{name} must be at least {min}, got {value}");
+            return value;
+        },
+    };
 
-    public int GetInt(string option, int fallback)
+    public static Option<int?> OptionalInt(string name, string description, int min = int.MinValue) => new(name)
     {
-        if (!Options.TryGetValue(option, out var v)) return fallback;
-        return int.TryParse(v, out var n) ? n : throw new UsageException($"{option} needs an integer, got '{v}'");
+        Description = description,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
+            {
+                result.AddError($"{name} needs an integer, got '{text}'");
+                return null;
+            }
+            if (value < min) result.AddError($"{name} must be at least {min}, got {value}");
+            return value;
+        },
+    };
+
+    public static Option<double> Double(string name, double defaultValue, string description, double min = double.NegativeInfinity) => new(name)
+    {
+        Description = description,
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || double.IsNaN(value))
+            {
+                result.AddError($"{name} needs a number, got '{text}'");
+                return defaultValue;
+            }
+            if (value < min) result.AddError($"{name} must be at least {min.ToString(CultureInfo.InvariantCulture)}, got {text}");
+            return value;
+        },
+    };
+
+    /// <summary>A WIDTHxHEIGHT option (e.g. 1024x512).</summary>
+    public static Option<(int Width, int Height)?> Size(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "WxH",
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (TryParseSize(text, out var size)) return size;
+            result.AddError($"{name} must be WIDTHxHEIGHT (e.g. 1024x512), got '{text}'");
+            return null;
+        },
+    };
+
+    public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
+
+    public static Option<string?> Text(string name, string description, string? helpName = null) =>
+        new(name) { Description = description, HelpName = helpName };
+
+    /// <summary>A string option restricted to <paramref name="choices"/>, with an error that lists them.</summary>
+    public static Option<string> Choice(string name, string defaultValue, string description, params string[] choices) => new(name)
+    {
+        Description = $"{description} ({string.Join(", ", choices)}; default {defaultValue})",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (choices.Contains(text, StringComparer.Ordinal)) return text;
+            result.AddError($"{name} must be {string.Join(", ", choices[..^1])} or {choices[^1]}, got '{text}'");
+            return defaultValue;
+        },
+    };
+
+    public static bool TryParseSize(string text, out (int Width, int Height) size)
+    {
+        var parts = text.Split('x', 'X');
+        if (parts.Length == 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int w)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h)
+            && w > 0 && h > 0)
+        {
+            size = (w, h);
+            return true;
+        }
+        size = default;
+        return false;
     }
 }

@@ -66,7 +66,7 @@ public class ModelsCommandTests
         Assert.Contains("linknet", unknown.stderr);
         var badOption = Run("models", "list", "--yaml");
         Assert.Equal(2, badOption.code);
-        Assert.Contains("unknown option --yaml", badOption.stderr);
+        Assert.Contains("'--yaml'", badOption.stderr);
         var badClasses = Run("models", "describe", "linknet", "--classes", "many");
         Assert.Equal(2, badClasses.code);
         Assert.Contains("--classes needs an integer", badClasses.stderr);

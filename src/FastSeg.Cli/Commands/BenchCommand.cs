@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -18,9 +19,38 @@ internal static class BenchCommand
 {
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
-    internal static readonly string[] FlagNames = { "--all", "--channels-last", "--json" };
-    internal static readonly string[] OptionNames =
-        { "--model", "--encoder", "--size", "--batch", "--dtype", "--threads", "--min-seconds", "--warmup" };
+    /// <summary>The <c>bench</c> command.</summary>
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var model = Options.Text("--model", "the network to time", "NAME");
+        var all = Options.Flag("--all", "time every network (each with its default encoder) and print a table sorted by FPS");
+        var encoder = Options.Text("--encoder", "encoder of --model (default: the network's own)", "NAME");
+        var size = Options.Size("--size", "input size (default 1024x512)");
+        var batch = Options.Int("--batch", 1, "batch size", min: 1);
+        var dtype = Options.Choice("--dtype", "fp32", "weights and input type; bf16-autocast keeps fp32 weights under CPU autocast",
+            "fp32", "bf16", "bf16-autocast");
+        var channelsLast = Options.Flag("--channels-last", "channels-last memory format for weights and input");
+        var threads = Options.OptionalInt("--threads", "intra-op threads (default: libtorch's)", min: 1);
+        var minSeconds = Options.Double("--min-seconds", 3, "time at least this long after warm-up", min: 0);
+        var warmup = Options.Int("--warmup", 3, "untimed warm-up forwards", min: 0);
+        var json = Options.Flag("--json", "print {model, size, batch, dtype, threads, ms, fps} (an array with --all)");
+        var command = new Command("bench", "inference latency and FPS (default 1024x512, batch 1, fp32, at least 3 s)")
+        {
+            model, all, encoder, size, batch, dtype, channelsLast, threads, minSeconds, warmup, json,
+        };
+        command.SetAction(parse =>
+        {
+            var (width, height) = parse.GetValue(size) ?? (1024, 512);
+            return Run(new BenchSettings(parse.GetValue(model), parse.GetValue(all), parse.GetValue(encoder), width, height,
+                parse.GetValue(batch), parse.GetValue(dtype)!, parse.GetValue(channelsLast), parse.GetValue(threads),
+                parse.GetValue(minSeconds), parse.GetValue(warmup), parse.GetValue(json)), stdout, stderr);
+        });
+        return command;
+    }
+
+    /// <summary>What <c>fastseg bench</c> was asked for.</summary>
+    internal sealed record BenchSettings(string? Model, bool All, string? Encoder, int Width, int Height, int Batch, string DType,
+        bool ChannelsLast, int? Threads, double MinSeconds, int Warmup, bool Json);
 
     private sealed record Result(string Model, int Width, int Height, int Batch, string DType, bool ChannelsLast,
         int Threads, double Ms, double Fps, long? Params, double? GFlops)
@@ -28,41 +58,20 @@ internal static class BenchCommand
         public string Size => $"{Width}x{Height}";
     }
 
-    public static int Run(Arguments args, TextWriter stdout, TextWriter stderr)
+    public static int Run(BenchSettings s, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Positional.Count > 0) throw new UsageException($"bench takes no positional arguments, got '{args.Positional[0]}'");
-        bool all = args.Flags.Contains("--all");
-        args.Options.TryGetValue("--model", out var modelName);
+        bool all = s.All;
+        string? modelName = s.Model;
         if (all == (modelName is not null)) throw new UsageException("bench needs exactly one of --model NAME and --all");
-        args.Options.TryGetValue("--encoder", out var encoder);
+        string? encoder = s.Encoder;
         if (all && encoder is not null) throw new UsageException("--encoder needs --model (--all uses each network's default encoder)");
-        var (width, height) = ParseSize(args.Options.GetValueOrDefault("--size", "1024x512"));
-        int batch = args.GetInt("--batch", 1);
-        if (batch < 1) throw new UsageException($"--batch must be at least 1, got {batch}");
-        string dtypeName = args.Options.GetValueOrDefault("--dtype", "fp32");
-        ScalarType dtype = dtypeName switch
-        {
-            "fp32" => ScalarType.Float32,
-            "bf16" => ScalarType.BFloat16,
-            "bf16-autocast" => ScalarType.Float32,
-            _ => throw new UsageException($"--dtype must be fp32, bf16 or bf16-autocast, got '{dtypeName}'"),
-        };
-        bool channelsLast = args.Flags.Contains("--channels-last");
-        int warmup = args.GetInt("--warmup", 3);
-        if (warmup < 0) throw new UsageException($"--warmup must not be negative, got {warmup}");
-        double minSeconds = 3;
-        if (args.Options.TryGetValue("--min-seconds", out var ms))
-        {
-            if (!double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out minSeconds) || minSeconds < 0 || double.IsNaN(minSeconds))
-                throw new UsageException($"--min-seconds needs a non-negative number, got '{ms}'");
-        }
-        if (args.Options.ContainsKey("--threads"))
-        {
-            int threads = args.GetInt("--threads", 0);
-            if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
-            set_num_threads(threads);
-        }
-        bool json = args.Flags.Contains("--json");
+        int width = s.Width, height = s.Height, batch = s.Batch, warmup = s.Warmup;
+        string dtypeName = s.DType;
+        ScalarType dtype = dtypeName == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        bool channelsLast = s.ChannelsLast;
+        double minSeconds = s.MinSeconds;
+        if (s.Threads is int n) set_num_threads(n);
+        bool json = s.Json;
 
         if (!all)
         {
@@ -111,17 +120,6 @@ internal static class BenchCommand
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{r.Model,-12} {r.Params,12:N0} {r.GFlops,8:F2} {r.Ms,10:F2} {r.Fps,8:F2}"));
         return failed == 0 ? 0 : 1;
-    }
-
-    internal static (int width, int height) ParseSize(string text)
-    {
-        var parts = text.Split('x', 'X');
-        if (parts.Length == 2
-            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int w)
-            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h)
-            && w > 0 && h > 0)
-            return (w, h);
-        throw new UsageException($"--size must be WIDTHxHEIGHT (e.g. 1024x512), got '{text}'");
     }
 
     private static Result Measure(string name, string? encoder, int width, int height, int batch, ScalarType dtype, string dtypeName,

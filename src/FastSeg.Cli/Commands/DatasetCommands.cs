@@ -1,3 +1,4 @@
+using System.CommandLine;
 using FastSeg.Data;
 
 namespace FastSeg.Cli.Commands;
@@ -5,22 +6,34 @@ namespace FastSeg.Cli.Commands;
 /// <summary><c>fastseg dataset make-synthetic</c>: writes the synthetic street scenes in the Cityscapes layout.</summary>
 internal static class DatasetCommands
 {
-    public static int MakeSynthetic(Arguments args, TextWriter stdout)
+    /// <summary>The <c>dataset</c> command group.</summary>
+    public static Command Build(TextWriter stdout)
     {
-        if (args.Positional.Count != 1) throw new UsageException("dataset make-synthetic needs exactly one output folder");
-        string root = args.Positional[0];
-        var size = args.Options.TryGetValue("--size", out var s) ? BenchCommand.ParseSize(s) : (512, 256);
-        var options = new SyntheticCityscapesOptions
+        var dir = new Argument<string>("DIR") { Description = "output folder (gets leftImg8bit/ and gtFine/)" };
+        var size = Options.Size("--size", "image size (default 512x256)");
+        var train = Options.Int("--train", 4, "training images", min: 0);
+        var val = Options.Int("--val", 2, "validation images", min: 0);
+        var test = Options.Int("--test", 0, "test images", min: 0);
+        var seed = Options.Int("--seed", 0, "random seed (the same seed gives the same files)");
+        var make = new Command("make-synthetic", "street scenes with real label ids in the Cityscapes layout") { dir, size, train, val, test, seed };
+        make.SetAction(parse =>
         {
-            Width = size.Item1,
-            Height = size.Item2,
-            TrainCount = args.GetInt("--train", 4),
-            ValCount = args.GetInt("--val", 2),
-            TestCount = args.GetInt("--test", 0),
-            Seed = args.GetInt("--seed", 0),
-        };
-        if (options.TrainCount < 0 || options.ValCount < 0 || options.TestCount < 0)
-            throw new UsageException("--train, --val and --test must not be negative");
+            var (width, height) = parse.GetValue(size) ?? (512, 256);
+            return MakeSynthetic(parse.GetValue(dir)!, new SyntheticCityscapesOptions
+            {
+                Width = width,
+                Height = height,
+                TrainCount = parse.GetValue(train),
+                ValCount = parse.GetValue(val),
+                TestCount = parse.GetValue(test),
+                Seed = parse.GetValue(seed),
+            }, stdout);
+        });
+        return new Command("dataset", "make datasets") { make };
+    }
+
+    public static int MakeSynthetic(string root, SyntheticCityscapesOptions options, TextWriter stdout)
+    {
         var files = SyntheticCityscapes.Generate(root, options);
         stdout.WriteLine($"wrote {files.Count} samples ({options.TrainCount} train, {options.ValCount} val, {options.TestCount} test) " +
                          $"at {options.Width}x{options.Height} under {Path.GetFullPath(root)}");

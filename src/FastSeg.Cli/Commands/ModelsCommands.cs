@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using FastSeg.Models;
@@ -12,11 +13,33 @@ internal static class ModelsCommands
 {
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
-    public static int List(Arguments args, TextWriter stdout)
+    /// <summary>The <c>models</c> command group.</summary>
+    public static Command Build(TextWriter stdout)
     {
-        if (args.Positional.Count > 0) throw new UsageException($"models list takes no arguments, got '{args.Positional[0]}'");
+        var listJson = Options.Flag("--json", "machine-readable output");
+        var list = new Command("list", "the networks of the zoo, with the reference's figures") { listJson };
+        list.SetAction(parse => List(parse.GetValue(listJson), stdout));
+
+        var name = new Argument<string>("NAME") { Description = "a network name from 'fastseg models list'" };
+        var encoder = Options.Text("--encoder", "encoder (default: the network's own)", "NAME");
+        var classes = Options.Int("--classes", 19, "number of classes", min: 1);
+        var aux = Options.Flag("--aux", "with the auxiliary heads");
+        var detail = Options.Flag("--detail", "with the STDC detail head");
+        var json = Options.Flag("--json", "machine-readable output (with the whole state dict)");
+        var describe = new Command("describe", "parameters, GFLOPs at 1024x512, state dict and output shape of one network")
+        {
+            name, encoder, classes, aux, detail, json,
+        };
+        describe.SetAction(parse => Describe(parse.GetValue(name)!, parse.GetValue(encoder), parse.GetValue(classes),
+            parse.GetValue(aux), parse.GetValue(detail), parse.GetValue(json), stdout));
+
+        return new Command("models", "list and describe the networks of the zoo") { list, describe };
+    }
+
+    public static int List(bool json, TextWriter stdout)
+    {
         var models = ModelZoo.List();
-        if (args.Flags.Contains("--json"))
+        if (json)
         {
             using var stream = new MemoryStream();
             using (var w = new Utf8JsonWriter(stream, Indented))
@@ -68,13 +91,9 @@ internal static class ModelsCommands
         w.WriteEndObject();
     }
 
-    public static int Describe(Arguments args, TextWriter stdout)
+    public static int Describe(string name, string? encoder, int classes, bool aux, bool detail, bool json, TextWriter stdout)
     {
-        if (args.Positional.Count != 1) throw new UsageException("models describe needs exactly one NAME");
-        string name = args.Positional[0];
-        args.Options.TryGetValue("--encoder", out var encoder);
-        int classes = args.GetInt("--classes", 19);
-        using var model = ModelZoo.Create(name, encoder, classes, args.Flags.Contains("--aux"), args.Flags.Contains("--detail"));
+        using var model = ModelZoo.Create(name, encoder, classes, aux, detail);
         var report = ModelComplexity.Measure(model, 1, 3, 512, 1024);
         long[] outputShape;
         model.eval();
@@ -82,7 +101,7 @@ internal static class ModelsCommands
         using (inference_mode())
             outputShape = model.call(zeros(1, 3, 512, 1024)).shape;
         var sd = model.state_dict();
-        if (args.Flags.Contains("--json"))
+        if (json)
         {
             using var stream = new MemoryStream();
             using (var w = new Utf8JsonWriter(stream, Indented))

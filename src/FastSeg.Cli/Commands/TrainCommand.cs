@@ -1,0 +1,243 @@
+using System.CommandLine;
+using System.Globalization;
+using FastSeg.Cli.Rendering;
+using FastSeg.Distillation;
+using FastSeg.Models;
+using FastSeg.Models.Zoo;
+using FastSeg.Torch;
+using FastSeg.Torch.Distributed;
+using FastSeg.Training;
+using FastSeg.Training.Metrics;
+using Spectre.Console;
+using static FastSeg.Torch.torch;
+
+namespace FastSeg.Cli.Commands;
+
+/// <summary>
+/// <c>fastseg train</c> and <c>fastseg val</c>: the <see cref="Trainer"/> driven by a JSON options file (the
+/// reference's config keys) and <c>key=value</c> / <c>--key value</c> overrides. <c>--nproc-per-node N</c> starts N
+/// local copies of the same command with the torchrun environment (<see cref="LocalLauncher"/>); each copy sees
+/// RANK/WORLD_SIZE, joins the default process group and trains its shard, and only rank 0 prints and writes.
+/// </summary>
+internal static class TrainCommand
+{
+    /// <summary>How this program starts another copy of itself (tests point it at the built fastseg.dll).</summary>
+    internal static (string Executable, string[] PrefixArgs)? SelfOverride { get; set; }
+
+    /// <summary>The <c>train</c> command.</summary>
+    /// <param name="stdout">Where output goes.</param>
+    /// <param name="stderr">Where errors go.</param>
+    /// <param name="commandLine">The whole command line (re-used, minus --nproc-per-node, for the launched ranks).</param>
+    public static Command BuildTrain(TextWriter stdout, TextWriter stderr, IReadOnlyList<string> commandLine)
+    {
+        var config = Options.Text("--config", "JSON file of training options (reference config keys, e.g. {\"model\": \"fastscnn\"})", "FILE");
+        var nproc = Options.Int("--nproc-per-node", 1, "local processes for data-parallel training (torchrun's --nproc_per_node)", min: 1);
+        var every = Options.Int("--print-every", 10, "without a terminal: print one progress line every N iterations", min: 1);
+        var listOptions = Options.Flag("--list-options", "print every training option with its default (JSON) and exit");
+        var command = new Command("train", "train a network. Options come from --config, then from overrides after it: key=value or " +
+                                           "--key value with the reference's keys (e.g. model=fastscnn total_epoch=20 --base_lr 0.02); see --list-options")
+        {
+            config, nproc, every, listOptions,
+        };
+        // Overrides look like options (--base_lr 0.02): hand every token the parser does not know to the options.
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(listOptions)) return ListOptions(stdout);
+            var tokens = parse.UnmatchedTokens.ToArray();
+            return Train(parse.GetValue(config), tokens, parse.GetValue(nproc), parse.GetValue(every), commandLine, stdout, stderr);
+        });
+        return command;
+    }
+
+    /// <summary>The <c>val</c> command.</summary>
+    public static Command BuildVal(TextWriter stdout, TextWriter stderr)
+    {
+        var config = Options.Text("--config", "JSON file of training options (dataset, model, classes)", "FILE");
+        var checkpoint = Options.Text("--checkpoint", "weights to evaluate: a trainer checkpoint (last.pth/best.pth) or a state dict (default: {save_dir}/best.pth, else last.pth)", "FILE");
+        var command = new Command("val", "evaluate a checkpoint on the validation split: per-class IoU, mIoU, pixel accuracy. " +
+                                         "Training options as for train: --config, then key=value or --key value overrides")
+        {
+            config, checkpoint,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(parse =>
+        {
+            var tokens = parse.UnmatchedTokens.ToArray();
+            return Validate(parse.GetValue(config), parse.GetValue(checkpoint), tokens, stdout);
+        });
+        return command;
+    }
+
+    /// <summary>The options: defaults, then the JSON file, then the overrides in order.</summary>
+    internal static TrainerOptions LoadOptions(string? configPath, IReadOnlyList<string> overrides)
+    {
+        TrainerOptions options;
+        if (configPath is null) options = new TrainerOptions();
+        else
+        {
+            if (!File.Exists(configPath)) throw new FileNotFoundException($"options file '{configPath}' does not exist", configPath);
+            options = TrainerOptions.LoadJson(configPath);
+        }
+        return options.WithOverrides(overrides);
+    }
+
+    private static int ListOptions(TextWriter stdout)
+    {
+        stdout.WriteLine(new TrainerOptions().ToJson());
+        return 0;
+    }
+
+    private static int Train(string? configPath, string[] overrides, int nproc, int every, IReadOnlyList<string> commandLine,
+        TextWriter stdout, TextWriter stderr)
+    {
+        var options = LoadOptions(configPath, overrides);
+        options.Validate();
+        if (nproc > 1 && !distributed.is_torchelastic_launched()) return Launch(nproc, commandLine, stdout, stderr);
+
+        bool multiProcess = distributed.is_torchelastic_launched();
+        if (multiProcess) distributed.init_process_group();
+        try
+        {
+            IGradientSync? sync = multiProcess ? new ProcessGroupSync() : null;
+            bool main = sync is null || sync.Rank == 0;
+            var console = ConsoleRendering.For(main ? stdout : TextWriter.Null);
+            var renderer = new TrainingProgressRenderer(console, every);
+            using var teacher = options.KdTraining ? CreateTeacher(options) : null;
+            var hooks = teacher is null ? null : new ITrainingLossHook[]
+            {
+                new DistillationHook(teacher, new DistillationLoss(ParseKdType(options.KdLossType), options.KdTemperature, options.KdLossCoefficient)),
+            };
+            using var trainer = new Trainer(options, hooks: hooks, sync: sync, progress: main ? renderer : null);
+            if (main)
+                console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{trainer.Model.Info?.Name ?? options.Model}: {trainer.TrainSet.Count} training and {trainer.ValSet.Count} validation images, " +
+                    $"{trainer.IterationsPerEpoch} iterations per epoch{(sync is null ? "" : $" per process ({sync.WorldSize} processes)")}, {trainer.TotalIterations} in all, " +
+                    $"starting at epoch {trainer.StartEpoch + 1}"));
+            var result = renderer.Run(trainer.TotalIterations, () => trainer.Run());
+            if (!main) return 0;
+            if (result.LastReport is { } report)
+            {
+                console.Write(ConsoleRendering.IoUTable(report));
+                console.WriteLine("validation " + ConsoleRendering.Summary(report));
+            }
+            else console.WriteLine("no validation ran (val_interval / begin_val_epoch)");
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"best mIoU {100 * result.BestScore:F2}%; loss {result.FirstLoss:F4} (first epoch) -> {result.LastLoss:F4} (last epoch); " +
+                $"{result.Iterations} iterations in {result.Elapsed.TotalSeconds:F1} s ({result.ImagesPerSecond:F1} training images/s)"));
+            if (options.SaveCheckpoints) console.WriteLine($"checkpoints: {Path.GetFullPath(options.SaveDir)}");
+            return 0;
+        }
+        finally
+        {
+            if (multiProcess) distributed.destroy_process_group();
+        }
+    }
+
+    /// <summary>Starts <paramref name="nproc"/> copies of this very command line with the torchrun environment.</summary>
+    private static int Launch(int nproc, IReadOnlyList<string> commandLine, TextWriter stdout, TextWriter stderr)
+    {
+        var (executable, prefix) = SelfOverride ?? Self();
+        var args = prefix.Concat(WithoutNproc(commandLine)).ToList();
+        var result = LocalLauncher.Run(nproc, executable, args, options: new LaunchOptions { Output = stdout, PrefixOutput = false });
+        if (result.Success) return 0;
+        stderr.WriteLine($"fastseg: {result.Message}");
+        return 1;
+    }
+
+    private static IEnumerable<string> WithoutNproc(IEnumerable<string> args)
+    {
+        bool skipValue = false;
+        foreach (var a in args)
+        {
+            if (skipValue) { skipValue = false; continue; }
+            if (a == "--nproc-per-node") { skipValue = true; continue; }
+            if (a.StartsWith("--nproc-per-node=", StringComparison.Ordinal)) continue;
+            yield return a;
+        }
+    }
+
+    private static (string, string[]) Self()
+    {
+        string process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this program's path to start the other ranks");
+        // `dotnet fastseg.dll ...` runs the host: start it again with the same dll.
+        if (Path.GetFileNameWithoutExtension(process) == "dotnet")
+            return (process, [typeof(TrainCommand).Assembly.Location]);
+        return (process, []);
+    }
+
+    private static DistillationLossType ParseKdType(string name) => name switch
+    {
+        "kl_div" => DistillationLossType.KlDiv,
+        "mse" => DistillationLossType.Mse,
+        _ => throw new TrainerOptionException("kd_loss_type", $"must be kl_div or mse, got '{name}'"),
+    };
+
+    private static TeacherModel CreateTeacher(TrainerOptions options)
+    {
+        if (!ModelZoo.Names.Contains(options.TeacherModel))
+            throw new TrainerOptionException("teacher_model", $"'{options.TeacherModel}' is not a zoo network; valid names: {string.Join(", ", ModelZoo.Names)}");
+        if (string.IsNullOrEmpty(options.TeacherCheckpoint))
+            throw new TrainerOptionException("teacher_ckpt", "kd_training needs the teacher's weights (a .pth file)");
+        var teacher = ModelZoo.Create(options.TeacherModel, options.TeacherEncoder, options.NumClasses);
+        try
+        {
+            teacher.LoadWeights(options.TeacherCheckpoint);
+            return new TeacherModel(teacher, autocastBFloat16: options.AmpTraining, ownsModule: true);
+        }
+        catch
+        {
+            teacher.Dispose();
+            throw;
+        }
+    }
+
+    private static int Validate(string? configPath, string? checkpoint, string[] overrides, TextWriter stdout)
+    {
+        var options = LoadOptions(configPath, overrides);
+        if (checkpoint is null)
+        {
+            var best = Path.Combine(options.SaveDir, "best.pth");
+            checkpoint = File.Exists(best) ? best : Path.Combine(options.SaveDir, "last.pth");
+        }
+        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint '{checkpoint}' does not exist", checkpoint);
+        // Evaluation only: no logs or TensorBoard files, weights from the checkpoint, no training state.
+        options = options with { LoadCheckpoint = false, UseTensorBoard = false, UseEma = false, SaveCheckpoints = false };
+        if (options.Model is null) throw new TrainerOptionException("model", "no network given; set model (e.g. model=fastscnn)");
+        using var model = ModelZoo.Create(options.Model, options.Encoder, options.NumClasses, aux: options.UseAux, detail: options.UseDetailHead);
+        LoadCheckpointWeights(model, checkpoint);
+        string tempDir = Path.Combine(Path.GetTempPath(), "fastseg-val-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            using var trainer = new Trainer(options with { SaveDir = tempDir, TrainBatchSize = 1 }, model: model);
+            SegmentationReport report = trainer.Validate();
+            var console = ConsoleRendering.For(stdout);
+            console.WriteLine($"{model.Info?.Name}: {trainer.ValSet.Count} validation images, weights from {checkpoint}");
+            console.Write(ConsoleRendering.IoUTable(report));
+            console.WriteLine("validation " + ConsoleRendering.Summary(report));
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(tempDir)) Directory.Delete(tempDir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Loads a trainer checkpoint's "model" entry or a bare state dict into <paramref name="model"/>; a checkpoint
+    /// of another network or class count fails with the mismatching keys named.
+    /// </summary>
+    internal static void LoadCheckpointWeights(SegmentationModel model, string path)
+    {
+        try
+        {
+            model.LoadWeights(path);
+        }
+        catch (StateDictMismatchException e)
+        {
+            string classes = model.NumClasses.ToString(CultureInfo.InvariantCulture);
+            throw new InvalidDataException($"checkpoint '{path}' does not fit {model.Info?.Name} with {classes} classes " +
+                                           $"(another network, encoder or class count?): {e.Summary()}", e);
+        }
+    }
+}
