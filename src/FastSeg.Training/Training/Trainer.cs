@@ -541,6 +541,9 @@ public sealed class Trainer : IDisposable
         _textLog?.WriteLine($"[{DateTime.Now:yyyy-MM-dd HH:mm}] {message}");
     }
 
+    /// <summary>Makes <see cref="Dispose"/> free the model, as when the trainer built it (for factories that build it for the trainer).</summary>
+    internal void TakeModelOwnership() => _ownsModel = true;
+
     /// <summary>Frees the EMA, optimiser state, metrics and (when the trainer built it) the model; closes the logs.</summary>
     public void Dispose()
     {
