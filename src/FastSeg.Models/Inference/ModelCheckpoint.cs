@@ -194,8 +194,7 @@ public sealed class ModelCheckpoint : IDisposable
         if (problems.Unexpected.Count > 0)
         {
             if (info.SupportsAux) heads.Add((true, false));
-            if (info.SupportsDetail) heads.Add((false, true));
-            if (info.SupportsAux && info.SupportsDetail) heads.Add((true, true));
+            if (info.SupportsDetail) heads.Add((false, true)); // no network takes both (STDC: one or the other)
         }
         foreach (var classes in classCounts)
             foreach (var (aux, detail) in heads.Distinct())
