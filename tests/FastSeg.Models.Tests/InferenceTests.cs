@@ -315,7 +315,8 @@ public class ModelCheckpointTests
         var e = Assert.Throws<CheckpointMismatchException>(() => checkpoint.CreateModel("enet", numClasses: 19));
         Assert.DoesNotContain('\n', e.Message);
         Assert.Contains("with another shape (", e.Message);
-        Assert.Contains("[5, ", e.Message);
+        Assert.Contains(": file [5, ", e.Message);
+        Assert.Contains(", model [19, ", e.Message);
         Assert.EndsWith("the checkpoint was trained for 5 classes", e.Message);
         Assert.Equal(5, e.CheckpointClasses);
         Assert.Empty(e.MissingKeys);

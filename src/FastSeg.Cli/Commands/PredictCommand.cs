@@ -75,7 +75,9 @@ internal static class PredictCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or FormatException
                                       or ImageException or FastSeg.Torch.TorchException)
         {
-            stderr.WriteLine($"fastseg predict: {FirstLine(e.Message)}");
+            // ArgumentException appends " (Parameter 'x')", which names a C# parameter, not anything the user typed.
+            var message = e is ArgumentException { ParamName: { } p } ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message;
+            stderr.WriteLine($"fastseg predict: {FirstLine(message)}");
             return 1;
         }
     }

@@ -138,8 +138,7 @@ public sealed class ModelCheckpoint : IDisposable
     {
         var config = TrainingConfig;
         name ??= config?.Model ?? throw new ArgumentException(
-            $"{FilePath}: no network named and the checkpoint does not record one (it has no trainer config); give the model name",
-            nameof(name));
+            $"{FilePath}: no network named and the checkpoint does not record one (it has no trainer config); give the model name");
         bool sameAsConfig = config?.Model is not null && string.Equals(config.Model, name, StringComparison.OrdinalIgnoreCase);
         if (sameAsConfig)
         {
@@ -266,7 +265,7 @@ public sealed class ModelCheckpoint : IDisposable
         if (p.Missing.Count > 0) parts.Add($"{p.Missing.Count} of its {p.OwnKeys} keys missing ({List(p.Missing)})");
         if (p.Unexpected.Count > 0) parts.Add($"{p.Unexpected.Count} unexpected ({List(p.Unexpected)})");
         if (p.Shapes.Count > 0)
-            parts.Add($"{p.Shapes.Count} with another shape ({List(p.Shapes.Select(s => $"{s.Key}: {Shape(s.Checkpoint)} in the file, {Shape(s.Model)} in the model").ToList())})");
+            parts.Add($"{p.Shapes.Count} with another shape ({List(p.Shapes.Select(s => $"{s.Key}: file {Shape(s.Checkpoint)}, model {Shape(s.Model)}").ToList(), separator: "; ")})");
         var message = $"{FilePath}: the weights do not fit {network}: " + string.Join("; ", parts);
         if (found == 0) message += "; no key in common, so it is probably another network's checkpoint";
         if (p.CheckpointClasses is int k) message += string.Create(CultureInfo.InvariantCulture, $"; the checkpoint was trained for {k} classes");
@@ -277,8 +276,8 @@ public sealed class ModelCheckpoint : IDisposable
 
     private static string Shape(long[] shape) => "[" + string.Join(", ", shape) + "]";
 
-    private static string List(IReadOnlyList<string> items, int shown = 3) =>
-        string.Join(", ", items.Take(shown)) + (items.Count > shown ? $", ... {items.Count - shown} more" : "");
+    private static string List(IReadOnlyList<string> items, int shown = 3, string separator = ", ") =>
+        string.Join(separator, items.Take(shown)) + (items.Count > shown ? $"{separator}... {items.Count - shown} more" : "");
 
     /// <summary>Frees the weights.</summary>
     public void Dispose()
