@@ -179,12 +179,14 @@ public class PredictCommandTests : IClassFixture<PredictFixture>
         Assert.Equal((65, 129), (ids.Width, ids.Height));
     }
 
-    [Fact]
-    public void OutputFolderInsideTheInputFolderIsNotReadAsInput()
+    [Theory]
+    [InlineData("predictions")]
+    [InlineData(".")]
+    public void EarlierResultsInTheInputFolderAreNotReadAsInput(string outputUnderInput)
     {
         var input = _f.NewDir("in");
         File.Copy(Path.Combine(_f.ImageDir, "sub", "tall.png"), Path.Combine(input, "tall.png"));
-        var output = Path.Combine(input, "predictions");
+        var output = Path.GetFullPath(Path.Combine(input, outputUnderInput));
         for (int run = 0; run < 2; run++)
         {
             var (code, stdout, stderr) = Run(Settings(output, input));

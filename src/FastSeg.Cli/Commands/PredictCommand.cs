@@ -148,11 +148,14 @@ internal static class PredictCommand
     {
         if (File.Exists(input)) return new() { (input, "") };
         if (!Directory.Exists(input)) throw new FileNotFoundException($"{input}: no such image file or folder", input);
-        // Files already under the output folder (when it lies inside the input folder) are earlier results, not inputs.
+        // When the output folder is (inside) the input folder, the pictures of an earlier run are results, not inputs.
         string outputFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputDir)) + Path.DirectorySeparatorChar;
+        bool EarlierResult(string f) =>
+            Path.GetFullPath(f).StartsWith(outputFull, StringComparison.Ordinal)
+            && RenderedSegmentation.FileSuffixes.Any(suffix => f.EndsWith(suffix, StringComparison.Ordinal));
         var found = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
             .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-            .Where(f => !Path.GetFullPath(f).StartsWith(outputFull, StringComparison.Ordinal))
+            .Where(f => !EarlierResult(f))
             .OrderBy(f => f, StringComparer.Ordinal)
             .Select(f => (f, Path.GetDirectoryName(Path.GetRelativePath(input, f)) ?? ""))
             .ToList();

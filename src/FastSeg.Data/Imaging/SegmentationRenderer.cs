@@ -15,6 +15,9 @@ public sealed class RenderedSegmentation : IDisposable
         Overlay = overlay;
     }
 
+    /// <summary>The endings <see cref="Save"/> gives the three files, in its order.</summary>
+    public static IReadOnlyList<string> FileSuffixes { get; } = new[] { "_trainIds.png", "_color.png", "_overlay.png" };
+
     /// <summary>Class ids, 8-bit, one channel, the input's size.</summary>
     public Image ClassIds { get; }
 
@@ -33,12 +36,7 @@ public sealed class RenderedSegmentation : IDisposable
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(stem);
         Directory.CreateDirectory(folder);
-        var paths = new[]
-        {
-            Path.Combine(folder, stem + "_trainIds.png"),
-            Path.Combine(folder, stem + "_color.png"),
-            Path.Combine(folder, stem + "_overlay.png"),
-        };
+        var paths = FileSuffixes.Select(suffix => Path.Combine(folder, stem + suffix)).ToArray();
         ClassIds.Save(paths[0]);
         Color.Save(paths[1]);
         Overlay.Save(paths[2]);
