@@ -173,8 +173,10 @@ public class PredictCommandTests : IClassFixture<PredictFixture>
     public void FixedInferenceSizeKeepsTheOutputAtTheInputSize()
     {
         var output = _f.NewDir("out");
+        int threads = get_num_threads();
         var (code, _, stderr) = Run(Settings(output, Path.Combine(_f.ImageDir, "sub", "tall.png")) with { Size = (100, 60), Threads = 1 });
         Assert.True(code == 0, stderr);
+        Assert.Equal(threads, get_num_threads()); // --threads applies to the command only
         using var ids = Image.Read(Path.Combine(output, "tall_trainIds.png"), ImageReadMode.Unchanged);
         Assert.Equal((65, 129), (ids.Width, ids.Height));
     }

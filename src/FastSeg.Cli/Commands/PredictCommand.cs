@@ -70,7 +70,7 @@ internal static class PredictCommand
         }
         try
         {
-            return Predict(s, stdout, stderr);
+            return Run(s, stdout, stderr, ListInputs(s.Input, s.OutputDir));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or FormatException
                                       or ImageException or FastSeg.Torch.TorchException)
@@ -92,12 +92,27 @@ internal static class PredictCommand
         return null;
     }
 
-    private static int Predict(PredictSettings s, TextWriter stdout, TextWriter stderr)
+    // Cheap checks first (inputs listed by the caller, the palette read here), so a wrong path fails before the
+    // checkpoint is read and the network built.
+    private static int Run(PredictSettings s, TextWriter stdout, TextWriter stderr, List<(string Path, string RelativeFolder)> inputs)
     {
-        // Cheap checks first, so a wrong path fails before the checkpoint is read and the network built.
-        var inputs = ListInputs(s.Input, s.OutputDir);
         var palette = s.PaletteFile is null ? null : Palette.Load(s.PaletteFile);
+        // The thread count is process-wide: set for this command only, so an in-process caller (tests, a host) keeps its own.
+        int previousThreads = get_num_threads();
         if (s.Threads is int threads) set_num_threads(threads);
+        try
+        {
+            return Predict(s, inputs, palette, stdout, stderr);
+        }
+        finally
+        {
+            if (s.Threads is not null) set_num_threads(previousThreads);
+        }
+    }
+
+    private static int Predict(PredictSettings s, List<(string Path, string RelativeFolder)> inputs, Palette? palette,
+        TextWriter stdout, TextWriter stderr)
+    {
 
         using var checkpoint = ModelCheckpoint.Read(s.Checkpoint);
         using var model = checkpoint.CreateModel(s.Model, s.Encoder, s.NumClasses);
