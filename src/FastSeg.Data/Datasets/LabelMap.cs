@@ -82,7 +82,7 @@ public sealed class LabelMap
         Name = name;
         _table = table.ToArray();
         _names = classNames.ToArray();
-        _palette = palette?.Take(classNames.Count).ToArray() ?? GeneratePalette(classNames.Count);
+        _palette = palette?.Take(classNames.Count).ToArray() ?? Data.Palette.Generated(classNames.Count).Colors.ToArray();
         IgnoreIndex = ignoreIndex;
     }
 
@@ -155,49 +155,7 @@ public sealed class LabelMap
     }
 
     /// <summary>Colours a mask of train ids with the palette (the ignore index and unknown ids become black).</summary>
-    public Image Colorize(Image trainIds)
-    {
-        ArgumentNullException.ThrowIfNull(trainIds);
-        if (trainIds.Channels != 1 || trainIds.Depth != ImageDepth.UInt8)
-            throw new ArgumentException($"Colorize needs an 8-bit 1-channel mask, got {trainIds.Describe()}", nameof(trainIds));
-        var lut = new byte[256 * 3];
-        for (int k = 0; k < _palette.Length; k++)
-        {
-            lut[3 * k] = _palette[k].R;
-            lut[3 * k + 1] = _palette[k].G;
-            lut[3 * k + 2] = _palette[k].B;
-        }
-        var colour = new Image(trainIds.Width, trainIds.Height, 3);
-        var src = trainIds.Pixels;
-        var dst = colour.Pixels;
-        for (int i = 0; i < src.Length; i++)
-        {
-            int v = src[i] * 3;
-            dst[3 * i] = lut[v];
-            dst[3 * i + 1] = lut[v + 1];
-            dst[3 * i + 2] = lut[v + 2];
-        }
-        return colour;
-    }
-
-    private static Rgb[] GeneratePalette(int n)
-    {
-        // The PASCAL VOC bit-interleaving palette: distinct colours for any class count.
-        var result = new Rgb[n];
-        for (int k = 0; k < n; k++)
-        {
-            int r = 0, g = 0, b = 0, c = k;
-            for (int j = 0; j < 8; j++)
-            {
-                r |= ((c >> 0) & 1) << (7 - j);
-                g |= ((c >> 1) & 1) << (7 - j);
-                b |= ((c >> 2) & 1) << (7 - j);
-                c >>= 3;
-            }
-            result[k] = new Rgb((byte)r, (byte)g, (byte)b);
-        }
-        return result;
-    }
+    public Image Colorize(Image trainIds) => new Palette(_palette).Colorize(trainIds);
 
     // ---- the standard maps ----------------------------------------------------------------------------------------
 

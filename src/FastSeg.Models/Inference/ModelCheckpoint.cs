@@ -1,0 +1,323 @@
+using System.Globalization;
+using System.Text.Json;
+using FastSeg.Models.Zoo;
+using FastSeg.Torch;
+using static FastSeg.Torch.torch;
+
+namespace FastSeg.Models.Inference;
+
+/// <summary>
+/// What a trainer checkpoint's <c>config</c> entry says about the network it was trained with (the trainer's option
+/// names: <c>model</c>, <c>encoder</c>, <c>num_class</c>, <c>use_aux</c>, <c>use_detail_head</c>).
+/// </summary>
+/// <param name="Model">The zoo name, when recorded.</param>
+/// <param name="Encoder">The encoder or variant, when recorded (null: the network's default).</param>
+/// <param name="NumClasses">The class count, when recorded.</param>
+/// <param name="Aux">Whether auxiliary heads were trained (their weights are in the state dict).</param>
+/// <param name="Detail">Whether STDC's detail head was trained.</param>
+public sealed record CheckpointTrainingConfig(string? Model, string? Encoder, int? NumClasses, bool Aux, bool Detail);
+
+/// <summary>
+/// A network's weights read from a PyTorch <c>.pth</c> file: a checkpoint of <c>FastSeg.Training</c>'s trainer
+/// (<c>last.pth</c>, <c>best.pth</c>: the weights under <c>state_dict</c>, the options as JSON under <c>config</c>), a
+/// checkpoint dict holding the weights under <c>model</c>, or a bare state dict (Python's
+/// <c>torch.save(model.state_dict(), path)</c>). A <c>module.</c> prefix on every key (PyTorch's DataParallel) is removed.
+/// <see cref="CreateModel"/> builds the zoo network the weights belong to and loads them; weights that do not fit are
+/// one <see cref="CheckpointMismatchException"/> whose message summarises the missing, unexpected and mis-shaped keys.
+/// </summary>
+/// <remarks>The state dict's tensors belong to this object (no dispose scope); <see cref="Dispose"/> frees them.</remarks>
+public sealed class ModelCheckpoint : IDisposable
+{
+    private const string DataParallelPrefix = "module.";
+    private readonly Dictionary<string, Tensor> _state;
+
+    private ModelCheckpoint(string path, Dictionary<string, Tensor> state, string? entry, CheckpointTrainingConfig? config)
+    {
+        FilePath = path;
+        _state = state;
+        WeightsEntry = entry;
+        TrainingConfig = config;
+    }
+
+    /// <summary>The file the weights came from.</summary>
+    public string FilePath { get; }
+
+    /// <summary>The weights, by PyTorch parameter name.</summary>
+    public IReadOnlyDictionary<string, Tensor> StateDict => _state;
+
+    /// <summary>The checkpoint entry that held the weights ("state_dict" or "model"), or null for a bare state dict.</summary>
+    public string? WeightsEntry { get; }
+
+    /// <summary>The trainer's record of the network, or null when the file has no (readable) <c>config</c> entry.</summary>
+    public CheckpointTrainingConfig? TrainingConfig { get; }
+
+    /// <summary>Reads <paramref name="path"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CheckpointFormatException">The file is not a readable PyTorch checkpoint.</exception>
+    /// <exception cref="InvalidDataException">It holds no state dict (the message names the file and what it found).</exception>
+    public static ModelCheckpoint Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new FileNotFoundException($"{path}: is a folder, not a checkpoint file", path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint file not found", path);
+        // Everything load() creates lands in this scope; only the state dict's tensors are detached from it and kept.
+        using var scope = NewDisposeScope();
+        var loaded = load(path);
+        if (loaded is not Dictionary<string, object?> top)
+            throw new InvalidDataException($"{path}: expected a state dict or a checkpoint dict, found {Describe(loaded)}");
+        string? entry = null;
+        var weights = top;
+        foreach (var key in new[] { "state_dict", "model" })
+        {
+            if (top.TryGetValue(key, out var inner) && inner is Dictionary<string, object?> innerDict)
+            {
+                entry = key;
+                weights = innerDict;
+                break;
+            }
+        }
+        var state = new Dictionary<string, Tensor>(weights.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in weights)
+        {
+            if (value is not Tensor t)
+                throw new InvalidDataException(
+                    $"{path}: {(entry is null ? "" : $"entry '{entry}', ")}key '{key}' is {Describe(value)}, not a tensor; " +
+                    "expected a state dict, or a checkpoint with the weights under 'state_dict' or 'model'");
+            state[key] = t;
+        }
+        if (state.Count == 0) throw new InvalidDataException($"{path}: the state dict is empty");
+        if (state.Keys.All(k => k.StartsWith(DataParallelPrefix, StringComparison.Ordinal)))
+            state = state.ToDictionary(kv => kv.Key[DataParallelPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+        foreach (var t in state.Values) t.DetachFromDisposeScope();
+        var config = top.TryGetValue("config", out var c) && c is string json ? ParseConfig(json) : null;
+        return new ModelCheckpoint(path, state, entry, config);
+    }
+
+    private static string Describe(object? value) => value switch
+    {
+        null => "None",
+        Dictionary<string, object?> => "a dict",
+        string => "a string",
+        long or int => "an int",
+        double => "a float",
+        _ => "a " + value.GetType().Name,
+    };
+
+    // The trainer writes its options as a JSON object; a config that is not one (another tool's) is ignored.
+    private static CheckpointTrainingConfig? ParseConfig(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return null;
+            string? Text(string key) => root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            bool Flag(string key) => root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.True;
+            int? classes = root.TryGetProperty("num_class", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var k) ? k : null;
+            return new CheckpointTrainingConfig(Text("model"), Text("encoder"), classes, Flag("use_aux"), Flag("use_detail_head"));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Builds the zoo network these weights belong to, in evaluation mode, and loads them. Unset arguments come from
+    /// the trainer's config when the file has one (for the same network), the class count otherwise from the shape of
+    /// the network's classifier in the weights (19 when it cannot be told). Auxiliary and detail heads are built when
+    /// the config says they were trained or when the weights hold them; they only matter in training mode, so the
+    /// logits are the same.
+    /// </summary>
+    /// <param name="name">Zoo name; null for the config's.</param>
+    /// <param name="encoder">Encoder or variant; null for the config's (same network) or the network's default.</param>
+    /// <param name="numClasses">Class count; null to take it from the config or the weights.</param>
+    /// <exception cref="ArgumentException">No name given and none recorded; unknown name or encoder (from the zoo).</exception>
+    /// <exception cref="CheckpointMismatchException">The weights do not fit the network (one line, see its message).</exception>
+    public SegmentationModel CreateModel(string? name = null, string? encoder = null, int? numClasses = null)
+    {
+        var config = TrainingConfig;
+        name ??= config?.Model ?? throw new ArgumentException(
+            $"{FilePath}: no network named and the checkpoint does not record one (it has no trainer config); give the model name");
+        bool sameAsConfig = config?.Model is not null && string.Equals(config.Model, name, StringComparison.OrdinalIgnoreCase);
+        if (sameAsConfig)
+        {
+            encoder ??= config!.Encoder;
+            numClasses ??= config!.NumClasses;
+        }
+        var info = ModelZoo.Describe(name);
+        var options = new ModelOptions
+        {
+            Encoder = encoder,
+            NumClasses = numClasses ?? 19,
+            Aux = sameAsConfig && config!.Aux && info.SupportsAux,
+            Detail = sameAsConfig && config!.Detail && info.SupportsDetail,
+        };
+        var model = ModelZoo.Create(name, options);
+        try
+        {
+            var problems = Compare(model);
+            if (problems.Fits)
+            {
+                Load(model);
+                return model;
+            }
+            // Not a fit as built: try the variants that could still be these weights (the class count the weights
+            // show, the heads they hold), keeping the first that fits exactly.
+            foreach (var variant in Variants(info, options, problems, classesGiven: numClasses is not null))
+            {
+                var candidate = ModelZoo.Create(name, variant);
+                if (Compare(candidate).Fits)
+                {
+                    model.Dispose();
+                    model = candidate;
+                    Load(model);
+                    return model;
+                }
+                candidate.Dispose();
+            }
+            throw Mismatch(model, problems);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private IEnumerable<ModelOptions> Variants(ModelInfo info, ModelOptions built, Problems problems, bool classesGiven)
+    {
+        var classCounts = new List<int> { built.NumClasses };
+        if (!classesGiven && problems.CheckpointClasses is int k && k != built.NumClasses) classCounts.Insert(0, k);
+        var heads = new List<(bool Aux, bool Detail)> { (built.Aux, built.Detail) };
+        if (problems.Unexpected.Count > 0)
+        {
+            if (info.SupportsAux) heads.Add((true, false));
+            if (info.SupportsDetail) heads.Add((false, true)); // no network takes both (STDC: one or the other)
+        }
+        foreach (var classes in classCounts)
+            foreach (var (aux, detail) in heads.Distinct())
+                if (classes != built.NumClasses || aux != built.Aux || detail != built.Detail)
+                    yield return built with { NumClasses = classes, Aux = aux, Detail = detail };
+    }
+
+    /// <summary>
+    /// Copies the weights into <paramref name="model"/> and puts it in evaluation mode. Every key must be present with
+    /// the model's shape, and no other key may be present.
+    /// </summary>
+    /// <exception cref="CheckpointMismatchException">They do not fit (one line naming the counts and the first keys).</exception>
+    public void LoadInto(SegmentationModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var problems = Compare(model);
+        if (!problems.Fits) throw Mismatch(model, problems);
+        Load(model);
+    }
+
+    private void Load(SegmentationModel model)
+    {
+        model.load_state_dict(_state, strict: true);
+        model.eval();
+    }
+
+    private sealed record Problems(List<string> Missing, List<string> Unexpected, List<(string Key, long[] Checkpoint, long[] Model)> Shapes,
+        int OwnKeys, int? CheckpointClasses)
+    {
+        public bool Fits => Missing.Count == 0 && Unexpected.Count == 0 && Shapes.Count == 0;
+    }
+
+    private Problems Compare(SegmentationModel model)
+    {
+        var own = model.state_dict();
+        var missing = own.Keys.Where(k => !_state.ContainsKey(k)).ToList();
+        var unexpected = _state.Keys.Where(k => !own.ContainsKey(k)).ToList();
+        var shapes = new List<(string, long[], long[])>();
+        foreach (var (key, target) in own)
+        {
+            if (!_state.TryGetValue(key, out var value)) continue;
+            long[] a = value.shape, b = target.shape;
+            if (!a.SequenceEqual(b)) shapes.Add((key, a, b));
+        }
+        return new Problems(missing, unexpected, shapes, own.Count, ClassesFromShapes(shapes, model.NumClasses));
+    }
+
+    // When every mis-shaped tensor differs only in its first dimension, and there it is the model's class count, the
+    // weights are the same network's with another class count: that count is their first dimension.
+    private static int? ClassesFromShapes(List<(string Key, long[] Checkpoint, long[] Model)> shapes, int numClasses)
+    {
+        if (shapes.Count == 0) return null;
+        long? found = null;
+        foreach (var (_, ckpt, own) in shapes)
+        {
+            if (ckpt.Length != own.Length || ckpt.Length == 0 || own[0] != numClasses || !ckpt.Skip(1).SequenceEqual(own.Skip(1))) return null;
+            if (found is not null && found != ckpt[0]) return null;
+            found = ckpt[0];
+        }
+        return found is > 0 and <= int.MaxValue ? (int)found : null;
+    }
+
+    private CheckpointMismatchException Mismatch(SegmentationModel model, Problems p)
+    {
+        var network = $"{model.Info?.Name ?? model.Name}" +
+                      (model.Options?.Encoder is { } e ? $" ({e}, {model.NumClasses} classes)" : $" ({model.NumClasses} classes)");
+        var parts = new List<string>();
+        int found = p.OwnKeys - p.Missing.Count;
+        if (p.Missing.Count > 0) parts.Add($"{p.Missing.Count} of its {p.OwnKeys} keys missing ({List(p.Missing)})");
+        if (p.Unexpected.Count > 0) parts.Add($"{p.Unexpected.Count} unexpected ({List(p.Unexpected)})");
+        if (p.Shapes.Count > 0)
+            parts.Add($"{p.Shapes.Count} with another shape ({List(p.Shapes.Select(s => $"{s.Key}: file {Shape(s.Checkpoint)}, model {Shape(s.Model)}").ToList(), separator: "; ")})");
+        var message = $"{FilePath}: the weights do not fit {network}: " + string.Join("; ", parts);
+        if (found == 0) message += "; no key in common, so it is probably another network's checkpoint";
+        if (p.CheckpointClasses is int k) message += string.Create(CultureInfo.InvariantCulture, $"; the checkpoint was trained for {k} classes");
+        if (TrainingConfig?.Model is { } trained && !string.Equals(trained, model.Info?.Name, StringComparison.OrdinalIgnoreCase))
+            message += $"; its training config names the network '{trained}'";
+        return new CheckpointMismatchException(message, FilePath, p.Missing, p.Unexpected, p.Shapes.Select(s => s.Key).ToList(), p.CheckpointClasses);
+    }
+
+    private static string Shape(long[] shape) => "[" + string.Join(", ", shape) + "]";
+
+    private static string List(IReadOnlyList<string> items, int shown = 3, string separator = ", ") =>
+        string.Join(separator, items.Take(shown)) + (items.Count > shown ? $"{separator}... {items.Count - shown} more" : "");
+
+    /// <summary>Frees the weights.</summary>
+    public void Dispose()
+    {
+        foreach (var t in _state.Values) t.Dispose();
+        _state.Clear();
+    }
+}
+
+/// <summary>
+/// A checkpoint's weights do not fit a network. The message is one line: the file, the network, how many keys are
+/// missing, unexpected or of another shape (with the first few named), and what the checkpoint seems to be instead
+/// (another class count, another network).
+/// </summary>
+public sealed class CheckpointMismatchException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public CheckpointMismatchException(string message, string filePath, IReadOnlyList<string> missingKeys,
+        IReadOnlyList<string> unexpectedKeys, IReadOnlyList<string> shapeMismatchKeys, int? checkpointClasses)
+        : base(message)
+    {
+        FilePath = filePath;
+        MissingKeys = missingKeys;
+        UnexpectedKeys = unexpectedKeys;
+        ShapeMismatchKeys = shapeMismatchKeys;
+        CheckpointClasses = checkpointClasses;
+    }
+
+    /// <summary>The checkpoint file.</summary>
+    public string FilePath { get; }
+
+    /// <summary>Keys the network has and the checkpoint lacks.</summary>
+    public IReadOnlyList<string> MissingKeys { get; }
+
+    /// <summary>Keys the checkpoint has and the network lacks.</summary>
+    public IReadOnlyList<string> UnexpectedKeys { get; }
+
+    /// <summary>Keys present in both with different shapes.</summary>
+    public IReadOnlyList<string> ShapeMismatchKeys { get; }
+
+    /// <summary>The class count the checkpoint was trained for, when the shapes show it (only the class dimension differs).</summary>
+    public int? CheckpointClasses { get; }
+}
