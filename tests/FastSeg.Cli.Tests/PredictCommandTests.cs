@@ -198,6 +198,29 @@ public class PredictCommandTests : IClassFixture<PredictFixture>
     }
 
     [Fact]
+    public void CommandLineParsesIntoTheSameSettings()
+    {
+        // Through the System.CommandLine tree: options map onto PredictSettings (mode, alpha, model, output).
+        var output = _f.NewDir("cli");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CommandLine.Run(["predict", Path.Combine(_f.ImageDir, "sub", "tall.png"), "--checkpoint", _f.EnetCheckpoint,
+            "--model", "enet", "-o", output, "--mode", "resize", "--alpha", "0.25"], stdout, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        Assert.Contains("enet, 19 classes, resize mode", stdout.ToString());
+        using var ids = Image.Read(Path.Combine(output, "tall_trainIds.png"), ImageReadMode.Unchanged);
+        Assert.Equal((65, 129), (ids.Width, ids.Height));
+        Assert.Equal(ExpectedIds(_f.EnetCheckpoint, Path.Combine(_f.ImageDir, "sub", "tall.png"), InputSizeMode.Resize), ids.Pixels.ToArray());
+
+        var badMode = new StringWriter();
+        Assert.Equal(2, CommandLine.Run(["predict", _f.ImageDir, "-c", _f.EnetCheckpoint, "-o", output, "--mode", "stretch"], new StringWriter(), badMode));
+        Assert.Contains("--mode must be pad or resize, got 'stretch'", badMode.ToString());
+        var noOutput = new StringWriter();
+        Assert.Equal(2, CommandLine.Run(["predict", _f.ImageDir, "-c", _f.EnetCheckpoint], new StringWriter(), noOutput));
+        Assert.Contains("--output", noOutput.ToString());
+    }
+
+    [Fact]
     public void MissingInputIsOneLine()
     {
         var missing = Path.Combine(_f.Root, "no-such-folder");

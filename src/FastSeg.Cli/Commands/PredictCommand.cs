@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using FastSeg.Data;
@@ -59,6 +60,41 @@ internal sealed record PredictSettings
 internal static class PredictCommand
 {
     private static readonly string[] ImageExtensions = { ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp" };
+
+    /// <summary>The <c>predict</c> command.</summary>
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var input = new Argument<string>("INPUT") { Description = "an image, or a folder searched recursively for images" };
+        var output = new Option<string>("--output", "-o") { Description = "output folder for {name}_trainIds.png, {name}_color.png, {name}_overlay.png", Required = true };
+        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "weights: a trainer checkpoint (best.pth, last.pth) or a state dict (.pth)", Required = true };
+        var model = Options.Text("--model", "zoo network (default: the one the checkpoint's training config names)", "NAME");
+        var encoder = Options.Text("--encoder", "encoder or variant (default: the checkpoint's, else the network's)", "NAME");
+        var classes = Options.OptionalInt("--classes", "class count (default: from the checkpoint)");
+        var mode = Options.Choice("--mode", "pad", "sizes the network cannot take: pad bottom/right and crop back, or resize and resize back", "pad", "resize");
+        var size = Options.Size("--size", "run the network at this size instead of each image's own");
+        var palette = Options.Text("--palette", "palette file: one 'r g b' or '#rrggbb' per class (default: Cityscapes colours for 19 classes)", "FILE");
+        var alpha = Options.Double("--alpha", 0.5, "weight of the colours in the overlay, 0 to 1");
+        var threads = Options.OptionalInt("--threads", "libtorch intra-op threads");
+        var command = new Command("predict", "segment an image or a folder of images of any size: class-id PNG, colour PNG and overlay per image")
+        {
+            input, output, checkpoint, model, encoder, classes, mode, size, palette, alpha, threads,
+        };
+        command.SetAction(parse => Run(new PredictSettings
+        {
+            Input = parse.GetValue(input)!,
+            OutputDir = parse.GetValue(output)!,
+            Checkpoint = parse.GetValue(checkpoint)!,
+            Model = parse.GetValue(model),
+            Encoder = parse.GetValue(encoder),
+            NumClasses = parse.GetValue(classes),
+            Mode = parse.GetValue(mode) == "resize" ? InputSizeMode.Resize : InputSizeMode.Pad,
+            Size = parse.GetValue(size),
+            PaletteFile = parse.GetValue(palette),
+            Alpha = parse.GetValue(alpha),
+            Threads = parse.GetValue(threads),
+        }, stdout, stderr));
+        return command;
+    }
 
     internal static int Run(PredictSettings s, TextWriter stdout, TextWriter stderr)
     {
