@@ -1,66 +1,73 @@
-// QuickStart: builds a small segmentation network from FastSeg.Torch layers, trains it for a few steps on generated
-// images (a bright rectangle to find on a noisy background) and prints the loss falling and the final pixel accuracy.
-using FastSeg.Torch;
+// QuickStart: create a network from the zoo, load weights from a .pth file, segment an image of any size and write the
+// class ids, their colours and an overlay.
+//
+//   dotnet run --project samples/QuickStart -c Release [-- [IMAGE] [CHECKPOINT.pth] [NETWORK]]
+//
+// IMAGE defaults to a generated street scene (700x350: not a multiple of the network's stride, so the predictor pads
+// and crops back). CHECKPOINT defaults to the demo's demo-output/run/best.pth when it exists (bash tools/demo.sh);
+// otherwise the network's freshly initialised weights are written to a .pth and read back, so the code path is the
+// same but the segmentation is random. NETWORK (default fastscnn) is used when the checkpoint does not name one.
+using FastSeg.Data;
+using FastSeg.Models;
+using FastSeg.Models.Inference;
+using FastSeg.Models.Zoo;
 using static FastSeg.Torch.torch;
-using static FastSeg.Torch.torch.nn;
 
-const int Steps = 60;
-const int Batch = 8;
-const int Size = 32;
-
-manual_seed(0);
-using var net = Sequential(
-    ("conv1", Conv2d(3, 16, 3, padding: 1, bias: false)), ("bn1", BatchNorm2d(16)), ("relu1", ReLU()),
-    ("conv2", Conv2d(16, 16, 3, padding: 2, dilation: 2, bias: false)), ("bn2", BatchNorm2d(16)), ("relu2", ReLU()),
-    ("classifier", Conv2d(16, 2, 1)));
+string work = Path.Combine(Path.GetTempPath(), "fastseg-quickstart");
+Directory.CreateDirectory(work);
+string? imagePath = args.Length > 0 ? args[0] : null;
+string? checkpointPath = args.Length > 1 ? args[1] : File.Exists("demo-output/run/best.pth") ? "demo-output/run/best.pth" : null;
+string network = args.Length > 2 ? args[2] : "fastscnn";
 Console.WriteLine($"FastSeg QuickStart on libtorch {__version__}, {get_num_threads()} threads");
-Console.WriteLine($"network: {net.parameters().Sum(p => p.numel()):N0} parameters, 2 classes, {Size}x{Size} inputs");
 
-var rng = new Random(1);
-(Tensor images, Tensor masks) MakeBatch()
+// 1. The image: the user's, or a generated street scene in the Cityscapes layout.
+if (imagePath is null)
 {
-    var image = new float[Batch * 3 * Size * Size];
-    var mask = new long[Batch * Size * Size];
-    for (int n = 0; n < Batch; n++)
-    {
-        int x0 = rng.Next(0, Size - 12), y0 = rng.Next(0, Size - 12), w = rng.Next(6, 12), h = rng.Next(6, 12);
-        for (int y = 0; y < Size; y++)
-        for (int x = 0; x < Size; x++)
-        {
-            bool inside = x >= x0 && x < x0 + w && y >= y0 && y < y0 + h;
-            mask[(n * Size + y) * Size + x] = inside ? 1 : 0;
-            for (int c = 0; c < 3; c++)
-                image[((n * 3 + c) * Size + y) * Size + x] = (inside ? 0.6f : -0.2f) + (float)(rng.NextDouble() - 0.5);
-        }
-    }
-    return (tensor(image, new long[] { Batch, 3, Size, Size }), tensor(mask, new long[] { Batch, Size, Size }));
+    var files = SyntheticCityscapes.Generate(Path.Combine(work, "scene"),
+        new SyntheticCityscapesOptions { Width = 700, Height = 350, TrainCount = 0, ValCount = 1, Seed = 42 });
+    imagePath = files[0].ImagePath;
 }
+using var image = Image.Read(imagePath);
+Console.WriteLine($"image:   {imagePath} ({image.Width}x{image.Height})");
 
-using var optimizer = optim.SGD(net.parameters(), lr: 0.1, momentum: 0.9, weight_decay: 1e-4);
-var scheduler = optim.lr_scheduler.PolynomialLR(optimizer, total_iters: Steps, power: 0.9);
-double first = 0, last = 0;
-for (int step = 1; step <= Steps; step++)
+// 2. The network and its weights from a .pth (a trainer checkpoint or a bare state dict, PyTorch's format either way).
+SegmentationModel model;
+if (checkpointPath is not null)
 {
+    using var checkpoint = ModelCheckpoint.Read(checkpointPath);
+    model = checkpoint.CreateModel(checkpoint.TrainingConfig?.Model is null ? network : null);
+    Console.WriteLine($"weights: {checkpointPath}");
+}
+else
+{
+    manual_seed(0);
+    using (var fresh = ModelZoo.Create(network)) fresh.SaveWeights(Path.Combine(work, $"{network}.pth"));
+    model = ModelZoo.Create(network);
+    model.LoadWeights(Path.Combine(work, $"{network}.pth"));
+    Console.WriteLine($"weights: {Path.Combine(work, $"{network}.pth")} (untrained: run bash tools/demo.sh for trained weights)");
+}
+using (model)
+{
+    Console.WriteLine($"network: {model.Info!.Name}, {model.NumClasses} classes, {model.parameters().Sum(p => p.numel()):N0} parameters, " +
+                      $"input multiple {model.InputMultiple}");
+
+    // 3. Segment: eval mode, no autograd; the image is padded to the network's multiple and the ids cropped back.
     using var scope = NewDisposeScope();
-    var (images, masks) = MakeBatch();
-    var logits = net.call(images);
-    var loss = functional.cross_entropy(logits, masks);
-    optimizer.zero_grad();
-    loss.backward();
-    optimizer.step();
-    scheduler.step();
-    last = loss.item<float>();
-    if (step == 1) first = last;
-    if (step == 1 || step % 10 == 0) Console.WriteLine($"step {step,3}  loss {last:F4}  lr {scheduler.get_last_lr()[0]:F4}");
-}
+    var predictor = new SegmentationPredictor(model, new PredictorOptions { Mode = InputSizeMode.Pad });
+    var watch = System.Diagnostics.Stopwatch.StartNew();
+    var ids = predictor.Predict(image.ToTensor());
+    Console.WriteLine($"predict: {string.Join("x", ids.shape)} class ids in {watch.ElapsedMilliseconds} ms");
 
-net.eval();
-using (var scope = NewDisposeScope())
-using (no_grad())
-{
-    var (images, masks) = MakeBatch();
-    var predicted = net.call(images).argmax(1);
-    double accuracy = predicted.eq(masks).@float().mean().item<float>();
-    Console.WriteLine($"loss fell from {first:F4} to {last:F4}; pixel accuracy on a fresh batch: {accuracy:P1}");
+    // 4. Write the ids, their colours and the overlay.
+    var palette = model.NumClasses == 19 ? Palette.Cityscapes : Palette.Generated(model.NumClasses);
+    using var pictures = SegmentationRenderer.Render(image, ids, palette, alpha: 0.5);
+    string output = Path.Combine(work, "output");
+    pictures.Save(output, Path.GetFileNameWithoutExtension(imagePath));
+    Console.WriteLine($"wrote:   {output}/{Path.GetFileNameWithoutExtension(imagePath)}_{{trainIds,color,overlay}}.png");
+
+    // The share of pixels per predicted class.
+    var counts = bincount(ids.flatten(), minlength: model.NumClasses).ToArray<long>();
+    var names = model.NumClasses == 19 ? LabelMap.Cityscapes.ClassNames : null;
+    foreach (var (count, cls) in counts.Select((c, i) => (c, i)).Where(t => t.c > 0).OrderByDescending(t => t.c).Take(5))
+        Console.WriteLine($"  {names?[cls] ?? $"class {cls}",-14} {100.0 * count / ids.numel(),6:F2} % of pixels");
 }
-return last < first ? 0 : 1;
