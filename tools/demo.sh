@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=${FASTSEG_DEMO_DIR:-demo-output}
-epochs=${FASTSEG_DEMO_EPOCHS:-12}
+epochs=${FASTSEG_DEMO_EPOCHS:-10}
 bench_seconds=${FASTSEG_DEMO_BENCH_SECONDS:-1}
 
 echo "== building the fastseg tool"
@@ -25,7 +25,7 @@ fastseg dataset make-synthetic "$out/data" --size 512x256 --train 48 --val 8 --s
 echo "== 2. training fastscnn ($epochs epochs)"
 fastseg train model=fastscnn "data_root=$out/data" "save_dir=$out/run" total_epoch="$epochs" warmup_epochs=1 \
   train_bs=4 val_bs=4 crop_h=256 crop_w=512 optimizer_type=adam base_lr=0.1 loss_type=ohem \
-  randscale=-0.25,0.5 h_flip=0.5 val_interval=4 base_workers=2 use_tb=true --print-every 24
+  randscale=-0.25,0.5 h_flip=0.5 val_interval=3 base_workers=2 use_tb=true --print-every 24
 
 echo "== 3. evaluation of $out/run/best.pth"
 fastseg val --config "$out/run/config.json"
