@@ -5,14 +5,15 @@
 #   3. evaluate the best checkpoint (per-class IoU table, mIoU),
 #   4. segment the validation images: class-id, colour and overlay PNGs,
 #   5. print the FPS table of every network of the zoo at 1024x512.
-# Everything goes under $FASTSEG_DEMO_DIR (default ./demo-output). About 10 minutes on 2 cores with the build.
-# FASTSEG_DEMO_EPOCHS and FASTSEG_DEMO_BENCH_SECONDS shorten or lengthen the training and the timing runs.
+# Everything goes under $FASTSEG_DEMO_DIR (default ./demo-output). About 10 minutes on 2 idle cores, build included.
+# FASTSEG_DEMO_EPOCHS (default 10) and FASTSEG_DEMO_BENCH_SECONDS (default 0: one warm-up and 3 timed forwards per
+# network; fastseg bench --min-seconds) lengthen or shorten the training and the timing runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=${FASTSEG_DEMO_DIR:-demo-output}
 epochs=${FASTSEG_DEMO_EPOCHS:-10}
-bench_seconds=${FASTSEG_DEMO_BENCH_SECONDS:-1}
+bench_seconds=${FASTSEG_DEMO_BENCH_SECONDS:-0}
 
 echo "== building the fastseg tool"
 dotnet build src/FastSeg.Cli -c Release -nologo -v q -clp:ErrorsOnly -clp:NoSummary
