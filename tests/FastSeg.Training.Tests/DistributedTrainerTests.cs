@@ -202,3 +202,66 @@ public sealed class DistributedTrainerTests : IDisposable
         }
     }
 }
+
+/// <summary>Reading the launcher's environment and splitting the validation set, in process.</summary>
+public class TrainerDistributedTests
+{
+    private static Func<string, string?> Env(params (string Key, string Value)[] vars) =>
+        name => vars.FirstOrDefault(v => v.Key == name).Value;
+
+    [Fact]
+    public void WithoutALaunchedEnvironmentTheRunIsOneProcess()
+    {
+        foreach (var env in new[] { Env(), Env(("WORLD_SIZE", "1"), ("RANK", "0"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "1")) })
+        {
+            Assert.False(TrainerDistributed.IsLaunched(env));
+            using var run = TrainerDistributed.FromEnvironment(environment: env);
+            Assert.Same(SingleProcessSync.Instance, run.Sync);
+            Assert.Equal((0, 1, 0, false, true), (run.Rank, run.WorldSize, run.LocalRank, run.IsDistributed, run.IsMain));
+            Assert.False(distributed.is_initialized());
+        }
+        Assert.True(TrainerDistributed.IsLaunched(Env(("WORLD_SIZE", "4"))));
+    }
+
+    [Theory]
+    [InlineData("RANK")]
+    [InlineData("MASTER_ADDR")]
+    [InlineData("MASTER_PORT")]
+    public void ALaunchWithAMissingVariableNamesIt(string missing)
+    {
+        var vars = new[] { ("WORLD_SIZE", "2"), ("RANK", "1"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "29500") }
+            .Where(v => v.Item1 != missing).ToArray();
+        var e = Assert.Throws<ArgumentException>(() => TrainerDistributed.FromEnvironment(environment: Env(vars)));
+        Assert.Contains($"environment variable {missing} is not set", e.Message);
+        Assert.False(distributed.is_initialized());
+    }
+
+    [Fact]
+    public void BadNumbersAreNamed()
+    {
+        var e1 = Assert.Throws<ArgumentException>(() => TrainerDistributed.FromEnvironment(environment: Env(("WORLD_SIZE", "two"))));
+        Assert.Contains("WORLD_SIZE='two'", e1.Message);
+        var e2 = Assert.Throws<ArgumentException>(() => TrainerDistributed.FromEnvironment(environment:
+            Env(("WORLD_SIZE", "2"), ("RANK", "2"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "29500"))));
+        Assert.Contains("RANK=2 is not below WORLD_SIZE=2", e2.Message);
+        var e3 = Assert.Throws<ArgumentException>(() => TrainerDistributed.FromEnvironment(environment:
+            Env(("WORLD_SIZE", "2"), ("RANK", "0"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "-5"))));
+        Assert.Contains("MASTER_PORT='-5'", e3.Message);
+    }
+
+    [Fact]
+    public void ValidationShardsCoverTheSetOnceWithoutPadding()
+    {
+        Assert.Equal(new[] { 0, 2 }, new EvaluationShardSampler(3, 2, 0).Indices(0));
+        Assert.Equal(new[] { 1 }, new EvaluationShardSampler(3, 2, 1).Indices(5));
+        Assert.Equal(new[] { 0 }, new EvaluationShardSampler(1, 3, 0).Indices(0));
+        Assert.Empty(new EvaluationShardSampler(1, 3, 2).Indices(0));
+        for (int world = 1; world <= 4; world++)
+        {
+            var all = Enumerable.Range(0, world).SelectMany(r => new EvaluationShardSampler(10, world, r).Indices(0)).Order();
+            Assert.Equal(Enumerable.Range(0, 10), all);
+            Assert.Equal(10, Enumerable.Range(0, world).Sum(r => new EvaluationShardSampler(10, world, r).Count));
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EvaluationShardSampler(4, 2, 2));
+    }
+}
