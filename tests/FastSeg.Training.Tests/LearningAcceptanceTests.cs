@@ -41,12 +41,15 @@ public sealed class LearningScenesFixture : IDisposable
 /// (<see cref="Metrics.SegmentationReport.MeanIoUPresent"/>), and their loss falls.
 /// </summary>
 /// <remarks>
-/// The recipe, chosen to learn within about 40 s of CPU time per network: random 128x128 crops of the 256x128 scenes
-/// (the network sees objects at the scale it is validated at, on half the pixels per image), horizontal flips, batch 2,
-/// 25 epochs = 200 steps, Adam at 0.1 · base_lr = 0.02 with the reference's one-cycle cos_warmup schedule (2 warm-up
-/// epochs), OHEM cross-entropy, no EMA, validation of the full 256x128 images after the last epoch only.
-/// Smaller inputs (64x128 scenes, or 64x128 crops) reached 0.44–0.53 with the same budget, and Adam at 0.01 learned
-/// more slowly; see benchmarks/RESULTS.md for the figures.
+/// The recipe, chosen to learn within about 40 s of CPU time (Fast-SCNN; BiSeNetV2 needs about twice that, see its
+/// test): random 128x128 crops of the 256x128 scenes (objects at the scale they are validated at, half the pixels of a
+/// scene per sample), horizontal flips, batch 2, 25 epochs = 200 steps, Adam at 0.1 · base_lr = 0.02 with the
+/// reference's one-cycle cos_warmup schedule (2 warm-up epochs), OHEM cross-entropy, no EMA, one validation of the
+/// full 256x128 images after the last epoch. Of the 10 classes in the validation labels, pole, traffic sign (2-4 px
+/// wide here) and terrain (a thin grass strip) stay at 0 IoU in every configuration tried, so 0.5 needs the six large
+/// classes and persons. With the same budget, 128x64 scenes reached 0.44-0.47, 64x128 crops 0.53-0.54 and Adam at
+/// 0.01 learned more slowly. Results are bit-reproducible on one machine and thread count; figures are in
+/// benchmarks/RESULTS.md.
 /// </remarks>
 [Collection("trainer")]
 public class LearningAcceptanceTests(LearningScenesFixture data, ITestOutputHelper output) : IClassFixture<LearningScenesFixture>
@@ -106,6 +109,17 @@ public class LearningAcceptanceTests(LearningScenesFixture data, ITestOutputHelp
         TrainAndCheck("fastscnn bf16 autocast", options);
     }
 
+    // BiSeNetV2 learns the small classes later than Fast-SCNN. After 200 steps of the recipe it segments the six large
+    // classes as well (road, sidewalk, building, vegetation, sky, car: 78-94 % IoU) but not yet persons (0-12 % IoU,
+    // Fast-SCNN 44 %), on its own training images too, so it underfits rather than overfits; that leaves it at
+    // 0.50-0.51 whatever the lr (Adam 0.01-0.03, SGD 0.05), schedule (cos_warmup, poly), loss (OHEM, CE), 4x more
+    // images or other crops. Persons come between steps 200 and 400: 304 steps give 0.52 (seed 7 and 8), 400 steps
+    // 0.56. Its auxiliary heads (the "boosters", which the reference network builds by default; each weighted 1) make
+    // the 304 steps reach 0.54 for 10 % more time per step, so the test trains with them.
     [Fact]
-    public void BiSeNetV2Fp32LearnsTheScenes() => TrainAndCheck("bisenetv2 fp32", Recipe("bisenetv2"));
+    public void BiSeNetV2Fp32LearnsTheScenes()
+    {
+        var options = Recipe("bisenetv2", epochs: 38) with { UseAux = true };
+        TrainAndCheck("bisenetv2 fp32 (with aux heads)", options);
+    }
 }
