@@ -36,6 +36,9 @@ internal static partial class CpuTimeHarness
         return t.Seconds * 1_000_000_000 + t.Nanoseconds;
     }
 
+    /// <summary>CPU time of the whole process (every thread) so far, in nanoseconds.</summary>
+    internal static long ProcessCpuNanoseconds() => CpuNanoseconds(ClockProcessCpuTimeId);
+
     public static int Run(int rounds)
     {
         BenchSettings.Apply();

@@ -8,13 +8,16 @@ namespace FastSeg.Benchmarks;
 /// Entry point: <c>dotnet run -c Release --project benchmarks/FastSeg.Benchmarks -- [filter] [BenchmarkDotNet options]</c>.
 /// A first argument that is not an option is taken as a filter glob (<c>*Conv*</c>, <c>*TinyOp*</c>); with no
 /// arguments every benchmark runs. Any BenchmarkDotNet option still works (<c>--list flat</c>, <c>--inProcess</c>, ...).
-/// <c>-- cputime [rounds]</c> runs <see cref="CpuTimeHarness"/> instead of BenchmarkDotNet.
+/// <c>-- cputime [rounds]</c> runs <see cref="CpuTimeHarness"/> instead of BenchmarkDotNet, and <c>-- train --model NAME</c>
+/// the training-throughput measurement (<see cref="TrainingThroughput"/>).
 /// The intra-op thread count comes from FASTSEG_BENCH_THREADS (default: every core), see <see cref="BenchSettings"/>.
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "train")
+            return TrainingThroughput.Run(args[1..]);
         if (args.Length > 0 && args[0] == "cputime")
             return CpuTimeHarness.Run(args.Length > 1 && int.TryParse(args[1], out var rounds) ? rounds : 3);
         if (args.Length == 0) args = new[] { "--filter", "*" };

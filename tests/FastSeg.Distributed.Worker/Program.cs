@@ -1,6 +1,6 @@
 // One rank of a distributed test. The scenario is the first argument; rendezvous settings come from the environment
 // that LocalLauncher (or the test itself) sets, as torchrun would. Exit codes: 0 success, 2 a wrong value, 3 the
-// deliberate early exit of the "die" scenario, 4 a detected peer failure, 1 anything unexpected.
+// deliberate early exit of the "die" scenarios, 4 a detected peer failure, 1 anything unexpected.
 using System.Diagnostics;
 using System.Globalization;
 using FastSeg.Torch;
@@ -10,7 +10,7 @@ using dist = FastSeg.Torch.torch.distributed;
 torch.set_num_threads(1);
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: worker <collectives|ddp|single|die|hang|env|fail-env> [args]");
+    Console.Error.WriteLine("usage: worker <collectives|ddp|single|die|hang|ddp-die|env|fail-env|trainer> [args]");
     return 1;
 }
 var timeout = TimeSpan.FromMilliseconds(double.Parse(Environment.GetEnvironmentVariable("FS_TEST_TIMEOUT_MS") ?? "30000", CultureInfo.InvariantCulture));
@@ -26,6 +26,7 @@ try
         "ddp-die" => Scenarios.DdpPeerFailure(timeout),
         "env" => Scenarios.Env(failRank: -1),
         "fail-env" => Scenarios.Env(failRank: 1),
+        "trainer" => TrainerScenario.Run(args[1], args[2], args[3..], timeout),
         _ => throw new ArgumentException($"unknown scenario '{args[0]}'"),
     };
 }

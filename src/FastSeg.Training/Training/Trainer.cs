@@ -32,6 +32,14 @@ namespace FastSeg.Training;
 /// cos_warmup = OneCycleLR(lr, total_itrs, pct_start = warmup_epochs/total_epoch); linear = OneCycleLR(lr, total_itrs,
 /// pct_start 0, linear annealing); step = StepLR(step_size, 0.1); poly = PolynomialLR(total_itrs, poly_power), after a
 /// LinearLR warm-up from warmup_start_factor over warmup_epochs·iters_per_epoch when warmup_epochs &gt; 0 (SequentialLR).</para>
+/// <para><b>Several processes.</b> With a multi-process <see cref="IGradientSync"/> (see <see cref="TrainerDistributed"/>,
+/// which reads the torchrun environment) every rank starts from rank 0's parameters and buffers, trains on its shard of
+/// each epoch (a <see cref="DistributedSampler"/> over one shared permutation, also used on one process, so the global
+/// batch of a step does not depend on the number of processes), averages gradients after each backward pass and steps
+/// with lr = base_lr · world size; validation splits the val set without padding and sums the confusion matrices, so
+/// every rank gets the same report and best score. Only rank 0 writes checkpoints, config.json and the logs; at the end
+/// rank 0 reads best.pth and broadcasts it. Batch norm statistics stay per rank (no synchronised BN), as in the
+/// reference's CPU runs.</para>
 /// <para><b>Mixed precision.</b> On the CPU, bfloat16 autocast around forward and loss (no scaling needed); on CUDA,
 /// float16 autocast with a <see cref="GradScaler"/>.</para>
 /// </remarks>
@@ -116,12 +124,12 @@ public sealed class Trainer : IDisposable
         }
         TrainSet = trainSet;
         ValSet = valSet;
-        Sampler? trainSampler = null, valSampler = null;
-        if (Sync.WorldSize > 1)
-        {
-            trainSampler = new DistributedSampler(trainSet.Count, Sync.WorldSize, Sync.Rank, shuffle: true, seed: options.RandomSeed);
-            valSampler = new DistributedSampler(valSet.Count, Sync.WorldSize, Sync.Rank, shuffle: false);
-        }
+        // Training: every rank shuffles the same permutation of (seed, epoch) and takes every world-size-th sample, also on
+        // one process, so the global batches (the union over the ranks of one step's batches) are the same whatever the
+        // number of processes, as long as it divides the dataset. Validation: each rank takes every world-size-th image
+        // without PyTorch's padding, so no image is counted twice in the all-reduced confusion matrix.
+        var trainSampler = new DistributedSampler(trainSet.Count, Sync.WorldSize, Sync.Rank, shuffle: true, seed: options.RandomSeed);
+        var valSampler = new EvaluationShardSampler(valSet.Count, Sync.WorldSize, Sync.Rank);
         TrainLoader = new DataLoader(trainSet, options.TrainBatchSize, shuffle: true, dropLast: true, numWorkers: options.BaseWorkers,
             seed: options.RandomSeed, sampler: trainSampler);
         ValLoader = new DataLoader(valSet, options.ValBatchSize, shuffle: false, dropLast: false, numWorkers: options.BaseWorkers,
@@ -274,11 +282,11 @@ public sealed class Trainer : IDisposable
             if (epoch >= Options.BeginValEpoch && epoch % Options.ValInterval == 0)
             {
                 last = Validate(cancellationToken);
-                double score = last.MeanIoU;
-                if (IsMain && score > BestScore)
+                double score = last.MeanIoU; // the same on every rank (the confusion matrix is summed over them)
+                if (score > BestScore)
                 {
                     BestScore = score;
-                    if (Options.SaveCheckpoints) SaveCheckpoint(Path.Combine(Options.SaveDir, "best.pth"), best: true);
+                    if (IsMain && Options.SaveCheckpoints) SaveCheckpoint(Path.Combine(Options.SaveDir, "best.pth"), best: true);
                 }
                 Log($" Epoch{epoch} mIoU: {score:F4}    | best mIoU so far: {BestScore:F4}");
             }
@@ -288,14 +296,17 @@ public sealed class Trainer : IDisposable
         StartEpoch = Math.Max(StartEpoch, end);
         bool completed = end == Options.TotalEpochs;
         var bestPath = Path.Combine(Options.SaveDir, "best.pth");
-        if (completed && Options.SaveCheckpoints && Options.ValidateBestAtEnd && File.Exists(bestPath))
+        // Rank 0 decides and reads best.pth; the others get its weights by broadcast, so they need not see the file.
+        if (completed && Options.SaveCheckpoints && Options.ValidateBestAtEnd && AgreeWithMain(IsMain && File.Exists(bestPath)))
         {
             Log($"Train {Options.TotalEpochs} epochs finished! Validation for the best checkpoint...");
-            using (var scope = NewDisposeScope())
-            {
-                var ckpt = (Dictionary<string, object?>)load(bestPath)!;
-                Model.load_state_dict(ToTensorDict(ckpt["state_dict"], "state_dict"));
-            }
+            if (IsMain)
+                using (var scope = NewDisposeScope())
+                {
+                    var ckpt = (Dictionary<string, object?>)load(bestPath)!;
+                    Model.load_state_dict(ToTensorDict(ckpt["state_dict"], "state_dict"));
+                }
+            Sync.BroadcastParameters(Model);
             Ema.Reset(Model);
             last = Validate(cancellationToken);
             BestScore = last.MeanIoU;
@@ -304,6 +315,15 @@ public sealed class Trainer : IDisposable
         long steps = Iteration - startIteration;
         return new TrainingResult(BestScore, last, epochs, steps, _clock.Elapsed,
             trainSeconds > 0 ? steps * Options.TrainBatchSize / trainSeconds : 0, firstLoss, lastLoss, completed);
+    }
+
+    // Rank 0's value of a flag, on every rank.
+    private bool AgreeWithMain(bool mine)
+    {
+        if (Sync.WorldSize == 1) return mine;
+        using var flag = tensor(new long[] { IsMain && mine ? 1 : 0 });
+        Sync.AllReduceSum(flag);
+        return flag.item<long>() > 0;
     }
 
     private double TrainOneEpoch(int epoch, CancellationToken token)
