@@ -10,6 +10,8 @@ namespace FastSeg.Benchmarks;
 /// arguments every benchmark runs. Any BenchmarkDotNet option still works (<c>--list flat</c>, <c>--inProcess</c>, ...).
 /// <c>-- cputime [rounds]</c> runs <see cref="CpuTimeHarness"/> instead of BenchmarkDotNet.
 /// The intra-op thread count comes from FASTSEG_BENCH_THREADS (default: every core), see <see cref="BenchSettings"/>.
+/// <see cref="NetworkFpsBenchmarks"/> (<c>'*NetworkFps*' --anyCategories fp32</c>) times whole networks; FASTSEG_BENCH_NETWORKS
+/// (comma-separated) limits it to some of them.
 /// </summary>
 public static class Program
 {
