@@ -108,6 +108,7 @@ static void TrainAndEvaluate(string name, SegmentationDataset train, Segmentatio
         .Set("ignore_index", train.IgnoreIndex.ToString(CultureInfo.InvariantCulture))
         .Set("log_interval", "0")
         .Set("use_tb", "false")
+        .Set("save_ckpt", "false")                   // config.json and metrics.jsonl still go to save_dir
         .Build();
     using var trainer = new Trainer(options, model, train, val, progress: new Progress(name));
     var result = trainer.Run();

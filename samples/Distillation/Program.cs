@@ -8,10 +8,10 @@
 //   dotnet run --project samples/Distillation -c Release [-- options]
 //
 // Options (defaults in brackets):
-//   --out DIR                where data, checkpoints and teacher.pth go [$TMP/fastseg-distillation-demo]
+//   --out DIR                where data, logs and teacher.pth go [$TMP/fastseg-distillation-demo]
 //   --teacher-model NAME     teacher network [ddrnet]        --student-model NAME   student network [fastscnn]
 //   --teacher PATH           load the teacher's weights (.pth state dict or trainer checkpoint) instead of training it
-//   --teacher-epochs N [20]  --student-epochs N [20]          --images N   synthetic training scenes [16]
+//   --teacher-epochs N [60]  --student-epochs N [20]          --images N   synthetic training scenes [16]
 //   --kd kl|mse [kl]         --temperature T [4]              --kd-coef C  distillation loss coefficient [1]
 //   --baseline               also train the student without distillation, same recipe and seed
 using System.Diagnostics;
@@ -86,7 +86,7 @@ if (settings.Baseline)
 Console.WriteLine();
 Console.WriteLine(after.Report.ToString());
 Console.WriteLine();
-Console.WriteLine($"{"student",-22} {"mIoU",8} {"mIoU (present)",15} {"agrees with teacher",20}");
+Console.WriteLine($"{"student",-22} {"mIoU",8} {"mIoU (present)",15} {"pixel acc.",11} {"agrees with teacher",20}");
 Row("before training", before);
 Row("after distillation", after);
 if (baseline is not null) Row("trained without KD", baseline);
@@ -94,14 +94,14 @@ Console.WriteLine($"distillation: {distilled.Iterations} iterations in {distille
                   $"({distilled.ImagesPerSecond:F1} training images/s, teacher forward included); whole run {clock.Elapsed.TotalSeconds:F0} s");
 
 static void Row(string name, Evaluation e) =>
-    Console.WriteLine($"{name,-22} {Pct(e.Report.MeanIoU),8} {Pct(e.Report.MeanIoUPresent),15} {Pct(e.Agreement),20}");
+    Console.WriteLine($"{name,-22} {Pct(e.Report.MeanIoU),8} {Pct(e.Report.MeanIoUPresent),15} {Pct(e.Report.PixelAccuracy),11} {Pct(e.Agreement),20}");
 
 static string Pct(double? v) => v is double d ? (100 * d).ToString("F2", CultureInfo.InvariantCulture) + "%" : "n/a";
 
 static long Parameters(SegmentationModel model) => model.parameters().Sum(p => p.numel());
 
-// One training run with the TrainSynthetic recipe (Adam, one-cycle schedule, OHEM, random scale and flip), writing
-// checkpoints under OUT/name; the model keeps the weights of the last step.
+// One training run with the TrainSynthetic recipe (Adam, one-cycle schedule, OHEM, random scale and flip), without
+// checkpoints (config.json and metrics.jsonl go to OUT/name); the model keeps the weights of the last step.
 static TrainingResult Train(DemoSettings s, string root, string name, SegmentationModel model, int epochs, ITrainingLossHook? hook)
 {
     var saveDir = Path.Combine(s.Output, name);
@@ -121,7 +121,8 @@ static TrainingResult Train(DemoSettings s, string root, string name, Segmentati
         .Workers(1)
         .Seed(1)
         .Set("log_interval", "0")
-        .Set("use_tb", "false");
+        .Set("use_tb", "false")
+        .Set("save_ckpt", "false");                  // the teacher's weights are saved once, below; nothing else is reused
     if (hook is DistillationHook kd)
     {
         // Recorded in config.json; the hook itself carries the loss that is used.
@@ -168,7 +169,7 @@ internal sealed record DemoSettings(string Output, string TeacherModel, string S
 {
     public static DemoSettings Parse(string[] args)
     {
-        var s = new DemoSettings(Path.Combine(Path.GetTempPath(), "fastseg-distillation-demo"), "ddrnet", "fastscnn", null, 20, 20, 16,
+        var s = new DemoSettings(Path.Combine(Path.GetTempPath(), "fastseg-distillation-demo"), "ddrnet", "fastscnn", null, 60, 20, 16,
             DistillationLossType.KlDiv, 4.0, 1.0, false);
         for (int i = 0; i < args.Length; i++)
         {
