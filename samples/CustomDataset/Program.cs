@@ -221,8 +221,9 @@ static void WriteRoadFolders(string root, int trainCount, int valCount)
 }
 
 /// <summary>
-/// A dataset whose samples are drawn by code: textured backgrounds with discs, boxes and triangles (classes 1–3;
-/// background 0). Sample i is a function of (seed, i) alone, so every epoch and every loader worker sees the same scene.
+/// A dataset whose samples are drawn by code: striped grey-brown backgrounds with discs, boxes and triangles (classes
+/// 1–3; background 0), each shape class in its own range of colours (reddish, greenish, bluish) that overlap a little.
+/// Sample i is a function of (seed, i) alone, so every epoch and every loader worker sees the same scene.
 /// </summary>
 internal sealed class ShapesDataset : SegmentationDataset
 {
@@ -248,8 +249,8 @@ internal sealed class ShapesDataset : SegmentationDataset
         int n = _size;
         var rgb = new byte[n * n * 3];
         var mask = new byte[n * n];
-        // Background: a smooth two-colour gradient with stripes, so that colour alone does not give the classes away.
-        var (a, b) = (RandomColour(random), RandomColour(random));
+        // Background: a gradient between two dull colours, with stripes.
+        var (a, b) = (Dull(random), Dull(random));
         double stripe = random.Uniform(6, 20);
         for (int y = 0; y < n; y++)
             for (int x = 0; x < n; x++)
@@ -262,7 +263,7 @@ internal sealed class ShapesDataset : SegmentationDataset
         for (int k = 0; k < shapes; k++)
         {
             int cls = 1 + random.Next(3);
-            var colour = RandomColour(random);
+            var colour = ShapeColour(cls, random);
             double cx = random.Uniform(0.1, 0.9) * n, cy = random.Uniform(0.1, 0.9) * n, r = random.Uniform(0.08, 0.2) * n;
             for (int y = 0; y < n; y++)
                 for (int x = 0; x < n; x++)
@@ -282,8 +283,18 @@ internal sealed class ShapesDataset : SegmentationDataset
         return new Sample(Image.FromPixels(rgb, n, n, 3), Image.FromPixels(mask, n, n, 1), GetId(index), index);
     }
 
-    private static byte[] RandomColour(DataRandom random) =>
-        [(byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)];
+    private static readonly int[][] ShapeBase = [[200, 70, 60], [70, 180, 80], [60, 90, 210]];
+
+    // A class's base colour, each channel moved by up to ±50.
+    private static byte[] ShapeColour(int cls, DataRandom random) =>
+        ShapeBase[cls - 1].Select(v => (byte)Math.Clamp(v + random.NextInclusive(-50, 50), 0, 255)).ToArray();
+
+    // Low-saturation greys and browns.
+    private static byte[] Dull(DataRandom random)
+    {
+        int v = random.NextInclusive(60, 200);
+        return [(byte)(v + random.NextInclusive(0, 25)), (byte)(v + random.NextInclusive(-10, 10)), (byte)(v - random.NextInclusive(0, 25))];
+    }
 }
 
 internal sealed record DemoSettings(string Output, string Source, string Model, int Epochs)
