@@ -11,6 +11,8 @@ namespace FastSeg.Benchmarks;
 /// <c>-- cputime [rounds]</c> runs <see cref="CpuTimeHarness"/> instead of BenchmarkDotNet, and <c>-- train --model NAME</c>
 /// the training-throughput measurement (<see cref="TrainingThroughput"/>).
 /// The intra-op thread count comes from FASTSEG_BENCH_THREADS (default: every core), see <see cref="BenchSettings"/>.
+/// <see cref="NetworkFpsBenchmarks"/> (<c>'*NetworkFps*' --anyCategories fp32</c>) times whole networks; FASTSEG_BENCH_NETWORKS
+/// (comma-separated) limits it to some of them.
 /// </summary>
 public static class Program
 {
