@@ -93,14 +93,13 @@ internal static class TrainCommand
     {
         var options = LoadOptions(configPath, overrides);
         options.Validate();
-        if (nproc > 1 && !distributed.is_torchelastic_launched()) return Launch(nproc, commandLine, stdout, stderr);
+        if (nproc > 1 && !TrainerDistributed.IsLaunched()) return Launch(nproc, commandLine, stdout, stderr);
 
-        bool multiProcess = distributed.is_torchelastic_launched();
-        if (multiProcess) distributed.init_process_group();
-        try
+        // Launched by --nproc-per-node (or torchrun): join the process group the environment describes.
+        using var run = TrainerDistributed.FromEnvironment();
         {
-            IGradientSync? sync = multiProcess ? new ProcessGroupSync() : null;
-            bool main = sync is null || sync.Rank == 0;
+            IGradientSync? sync = run.IsDistributed ? run.Sync : null;
+            bool main = run.IsMain;
             var console = ConsoleRendering.For(main ? stdout : TextWriter.Null);
             var renderer = new TrainingProgressRenderer(console, every);
             using var teacher = options.KdTraining ? CreateTeacher(options) : null;
@@ -127,10 +126,6 @@ internal static class TrainCommand
                 $"{result.Iterations} iterations in {result.Elapsed.TotalSeconds:F1} s ({result.ImagesPerSecond:F1} training images/s)"));
             if (options.SaveCheckpoints) console.WriteLine($"checkpoints: {Path.GetFullPath(options.SaveDir)}");
             return 0;
-        }
-        finally
-        {
-            if (multiProcess) distributed.destroy_process_group();
         }
     }
 
