@@ -3,8 +3,8 @@
 //
 //   dotnet run --project samples/QuickStart -c Release [-- [IMAGE] [CHECKPOINT.pth] [NETWORK]]
 //
-// IMAGE defaults to a generated street scene (700x350: not a multiple of the network's stride, so the predictor pads
-// and crops back). CHECKPOINT defaults to the demo's demo-output/run/best.pth when it exists (bash tools/demo.sh);
+// IMAGE defaults to a generated street scene of 700x350 (any size works: for networks with an input multiple, e.g. 32
+// for BiSeNet, the predictor pads to it and crops the ids back). CHECKPOINT defaults to the demo's demo-output/run/best.pth when it exists (bash tools/demo.sh);
 // otherwise the network's freshly initialised weights are written to a .pth and read back, so the code path is the
 // same but the segmentation is random. NETWORK (default fastscnn) is used when the checkpoint does not name one.
 using FastSeg.Data;
