@@ -10,7 +10,7 @@
 // Each gets its own augmentation pipeline (random scale, pad, crop with a class-ratio limit, flips, colour jitter, a
 // Lambda step that adds noise, normalisation with statistics measured on the training images), a DataLoader, a zoo
 // network built for 4 classes and a Trainer with num_class=4; then the trained network is evaluated on the validation
-// split (per-class IoU) and one prediction is written next to its image and ground truth. About a minute on 2 cores.
+// split (per-class IoU) and one prediction is written next to its image and ground truth. Under a minute on 2 idle cores.
 //
 //   dotnet run --project samples/CustomDataset -c Release [-- options]
 //

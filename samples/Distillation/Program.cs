@@ -3,7 +3,7 @@
 // DistillationHook: the student's loss is OHEM cross-entropy on the labels plus T²·KL(teacher ‖ student) at T = 4
 // (or the mean squared error between the logits with --kd mse). Prints, before and after, the student's validation
 // mIoU and how often its per-pixel argmax agrees with the teacher's. With --baseline the same student is also trained
-// without the teacher, to see what the distillation term adds. About two minutes on 2 cores with the defaults.
+// without the teacher, to see what the distillation term adds. A minute or two on 2 idle cores with the defaults.
 //
 //   dotnet run --project samples/Distillation -c Release [-- options]
 //

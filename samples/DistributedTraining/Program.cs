@@ -5,7 +5,7 @@
 // Fast-SCNN with a Trainer whose gradient sync is a ProcessGroupSync: rank 0's weights are broadcast first, every step's
 // gradients are averaged over the ranks, each rank reads its own shard of the images (DistributedSampler), and the
 // validation confusion matrices are summed. Only rank 0 prints: the shard each rank got, the progress and the final mIoU.
-// About a minute on 2 cores with the defaults.
+// Under a minute on 2 idle cores with the defaults.
 //
 //   dotnet run --project samples/DistributedTraining -c Release [-- options]
 //
