@@ -138,6 +138,13 @@ public sealed class DistributedTrainerTests : IDisposable
         var metrics = File.ReadAllLines(Path.Combine(ddpDir, "rank0", "metrics.jsonl"));
         Assert.Equal(5, metrics.Count(l => l.Contains("\"kind\":\"train\"")));
         Assert.Equal(2, metrics.Count(l => l.Contains("\"kind\":\"val\""))); // after the epoch, and best.pth at the end
+
+        // Resuming needs the checkpoint on every rank: here only rank 0's save_dir has last.pth, and the ranks stop with
+        // an error that says so instead of training different epochs and deadlocking.
+        var resume = Launch(2, ddpDir, env, "train_bs=2", "load_ckpt=true");
+        Assert.False(resume.Success);
+        Assert.False(resume.TimedOut);
+        Assert.Contains(resume.Ranks.SelectMany(r => r.OutputTail), l => l.Contains("exists for 1 of 2 ranks"));
     }
 
     [Fact]

@@ -161,7 +161,7 @@ public sealed class Trainer : IDisposable
         using (var loadScope = NewDisposeScope())
         {
             var path = options.EffectiveCheckpointPath;
-            if (options.LoadCheckpoint && File.Exists(path))
+            if (options.LoadCheckpoint && CheckpointOnEveryRank(path))
             {
                 emaState = LoadCheckpoint(path, options.ResumeTraining);
                 emaState = emaState?.ToDictionary(kv => kv.Key, kv => kv.Value.DetachFromDisposeScope());
@@ -315,6 +315,21 @@ public sealed class Trainer : IDisposable
         long steps = Iteration - startIteration;
         return new TrainingResult(BestScore, last, epochs, steps, _clock.Elapsed,
             trainSeconds > 0 ? steps * Options.TrainBatchSize / trainSeconds : 0, firstLoss, lastLoss, completed);
+    }
+
+    // Whether every rank sees the checkpoint (each loads it: a resume restores the optimiser and scheduler per rank).
+    // Ranks that disagree would train different epochs and deadlock, so that is an error on all of them.
+    private bool CheckpointOnEveryRank(string path)
+    {
+        bool exists = File.Exists(path);
+        if (Sync.WorldSize == 1) return exists;
+        using var count = tensor(new long[] { exists ? 1 : 0 });
+        Sync.AllReduceSum(count);
+        long seen = count.item<long>();
+        if (seen != 0 && seen != Sync.WorldSize)
+            throw new InvalidOperationException($"checkpoint {path} exists for {seen} of {Sync.WorldSize} ranks (this is rank {Sync.Rank}); " +
+                "resuming several processes needs a save_dir (or load_ckpt_path) that every rank can read, or load_ckpt=false");
+        return exists;
     }
 
     // Rank 0's value of a flag, on every rank.
