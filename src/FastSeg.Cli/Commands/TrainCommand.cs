@@ -3,8 +3,8 @@ using System.Globalization;
 using FastSeg.Cli.Rendering;
 using FastSeg.Distillation;
 using FastSeg.Models;
+using FastSeg.Models.Inference;
 using FastSeg.Models.Zoo;
-using FastSeg.Torch;
 using FastSeg.Torch.Distributed;
 using FastSeg.Training;
 using FastSeg.Training.Metrics;
@@ -200,7 +200,8 @@ internal static class TrainCommand
         options = options with { LoadCheckpoint = false, UseTensorBoard = false, UseEma = false, SaveCheckpoints = false };
         if (options.Model is null) throw new TrainerOptionException("model", "no network given; set model (e.g. model=fastscnn)");
         using var model = ModelZoo.Create(options.Model, options.Encoder, options.NumClasses, aux: options.UseAux, detail: options.UseDetailHead);
-        LoadCheckpointWeights(model, checkpoint);
+        // The same reader as predict: trainer checkpoint or bare state dict; a mismatch is one line naming the keys.
+        using (var weights = ModelCheckpoint.Read(checkpoint)) weights.LoadInto(model);
         string tempDir = Path.Combine(Path.GetTempPath(), "fastseg-val-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
@@ -218,21 +219,4 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>
-    /// Loads a trainer checkpoint's "model" entry or a bare state dict into <paramref name="model"/>; a checkpoint
-    /// of another network or class count fails with the mismatching keys named.
-    /// </summary>
-    internal static void LoadCheckpointWeights(SegmentationModel model, string path)
-    {
-        try
-        {
-            model.LoadWeights(path);
-        }
-        catch (StateDictMismatchException e)
-        {
-            string classes = model.NumClasses.ToString(CultureInfo.InvariantCulture);
-            throw new InvalidDataException($"checkpoint '{path}' does not fit {model.Info?.Name} with {classes} classes " +
-                                           $"(another network, encoder or class count?): {e.Summary()}", e);
-        }
-    }
 }

@@ -423,21 +423,6 @@ public sealed class StateDictMismatchException : Exception
     /// <summary>"key: checkpoint shape [..], model shape [..]" for each mismatch.</summary>
     public IReadOnlyList<string> ShapeMismatches { get; }
 
-    /// <summary>
-    /// The problems on one line, for command-line tools: counts of each kind with up to
-    /// <paramref name="examples"/> keys of each (e.g. "2 size mismatches (classifier.weight: checkpoint shape [5, 128, 1, 1], model shape [19, 128, 1, 1], ...)").
-    /// </summary>
-    public string Summary(int examples = 2)
-    {
-        var parts = new List<string>();
-        static string Some(IReadOnlyList<string> items, int n) =>
-            string.Join("; ", items.Take(n)) + (items.Count > n ? $"; ... {items.Count - n} more" : "");
-        if (ShapeMismatches.Count > 0) parts.Add($"{ShapeMismatches.Count} size mismatch(es) ({Some(ShapeMismatches, examples)})");
-        if (MissingKeys.Count > 0) parts.Add($"{MissingKeys.Count} missing key(s) ({Some(MissingKeys, examples)})");
-        if (UnexpectedKeys.Count > 0) parts.Add($"{UnexpectedKeys.Count} unexpected key(s) ({Some(UnexpectedKeys, examples)})");
-        return string.Join(", ", parts);
-    }
-
     private static string Describe(string module, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected,
         IReadOnlyList<string> mismatched)
     {
