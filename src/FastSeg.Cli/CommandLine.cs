@@ -83,34 +83,28 @@ internal static class Options
     {
         Description = description,
         DefaultValueFactory = _ => defaultValue,
-        CustomParser = result =>
-        {
-            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-            if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
-            {
-                result.AddError($"{name} needs an integer, got '{text}'");
-                return defaultValue;
-            }
-            if (value < min) result.AddError($"{name} must be at least {min}, got {value}");
-            return value;
-        },
+        CustomParser = result => ParseInt(result, name, min) ?? defaultValue,
     };
 
     public static Option<int?> OptionalInt(string name, string description, int min = int.MinValue) => new(name)
     {
         Description = description,
-        CustomParser = result =>
-        {
-            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-            if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
-            {
-                result.AddError($"{name} needs an integer, got '{text}'");
-                return null;
-            }
-            if (value < min) result.AddError($"{name} must be at least {min}, got {value}");
-            return value;
-        },
+        CustomParser = result => ParseInt(result, name, min),
     };
+
+    // The option's integer, or null after recording why it is not one (or is below min: then the value is returned
+    // with the error, which stops the command before it runs).
+    private static int? ParseInt(ArgumentResult result, string name, int min)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
+        {
+            result.AddError($"{name} needs an integer, got '{text}'");
+            return null;
+        }
+        if (value < min) result.AddError($"{name} must be at least {min}, got {value}");
+        return value;
+    }
 
     public static Option<double> Double(string name, double defaultValue, string description, double min = double.NegativeInfinity) => new(name)
     {
