@@ -38,6 +38,44 @@ public class TensorBoardWriterTests
         }
     }
 
+    /// <summary>
+    /// Two writers started in the same second into one folder (a resume, or a second trainer) get two files, and a
+    /// file an earlier run left under the name a writer would try first is skipped and left as it was.
+    /// </summary>
+    [Fact]
+    public void WritersStartedInTheSameSecondGetTheirOwnFiles()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "fastseg-tb-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            Func<double> sameSecond = () => 1796523173.25;
+            Directory.CreateDirectory(dir);
+            // What an earlier process with this id left behind, under the next names this one would try.
+            var leftOver = Enumerable.Range(TensorBoardWriter.NextSequence, 3)
+                .Select(n => Path.Combine(dir, $"events.out.tfevents.1796523173.{Environment.MachineName}.{Environment.ProcessId}.{n}"))
+                .ToList();
+            foreach (var path in leftOver) File.WriteAllText(path, "earlier run");
+            string first, second;
+            using (var a = new TensorBoardWriter(dir, sameSecond))
+            using (var b = new TensorBoardWriter(dir, sameSecond))
+            {
+                a.AddScalar("train/loss", 1.0, 1);
+                b.AddScalar("train/loss", 2.0, 1);
+                (first, second) = (a.Path, b.Path);
+            }
+            Assert.NotEqual(first, second);
+            Assert.DoesNotContain(first, leftOver);
+            Assert.DoesNotContain(second, leftOver);
+            Assert.Equal(("train/loss", 1.0f, 1L), Decode(ReadRecords(File.ReadAllBytes(first))[1]));
+            Assert.Equal(("train/loss", 2.0f, 1L), Decode(ReadRecords(File.ReadAllBytes(second))[1]));
+            Assert.All(leftOver, path => Assert.Equal("earlier run", File.ReadAllText(path)));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     private static List<byte[]> ReadRecords(byte[] file)
     {
         var records = new List<byte[]>();

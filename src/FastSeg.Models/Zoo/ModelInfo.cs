@@ -13,6 +13,13 @@ public sealed record ModelInfo
     /// <summary>Display name (e.g. "ICNet").</summary>
     public required string Title { get; init; }
 
+    /// <summary>
+    /// The project whose implementation this network reproduces, parameter for parameter: "zh320"
+    /// (zh320/realtime-semantic-segmentation-pytorch), "fast_seg" (lxtGH/Fast_Seg) or "smp"
+    /// (segmentation_models.pytorch). Networks of the second and third are registered as "source/name".
+    /// </summary>
+    public string Source { get; init; } = "zh320";
+
     /// <summary>Paper title and venue.</summary>
     public required string Paper { get; init; }
 

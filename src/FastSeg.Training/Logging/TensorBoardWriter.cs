@@ -4,7 +4,7 @@ using System.Text;
 namespace FastSeg.Training.Logging;
 
 /// <summary>
-/// Writes TensorBoard event files (<c>events.out.tfevents.&lt;time&gt;.&lt;host&gt;</c>) holding scalars, without
+/// Writes TensorBoard event files (<c>events.out.tfevents.&lt;time&gt;.&lt;host&gt;.&lt;pid&gt;.&lt;n&gt;</c>) holding scalars, without
 /// TensorFlow: each record is TFRecord-framed (length, masked CRC-32C of the length, an <c>Event</c> protocol-buffer
 /// message, masked CRC-32C of the message). The first event carries <c>file_version = "brain.Event:2"</c>; every
 /// later one a wall time, a step and one <c>Summary.Value</c> with a tag and a float <c>simple_value</c>.
@@ -12,18 +12,53 @@ namespace FastSeg.Training.Logging;
 public sealed class TensorBoardWriter : IDisposable
 {
     private readonly FileStream _file;
+    private readonly Func<double> _clock;
+
+    // Process-wide sequence number in the file name (as PyTorch's SummaryWriter adds the process id and a global
+    // counter): two writers created in the same second, in one process or in two, never pick the same name.
+    private static int s_sequence = -1;
 
     /// <summary>Creates a new event file in <paramref name="directory"/> (created if needed).</summary>
-    public TensorBoardWriter(string directory)
+    public TensorBoardWriter(string directory) : this(directory, () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0)
     {
+    }
+
+    /// <summary>Creates a writer whose wall times come from <paramref name="clock"/> (seconds since the epoch).</summary>
+    internal TensorBoardWriter(string directory, Func<double> clock)
+    {
+        _clock = clock;
         Directory.CreateDirectory(directory);
-        double now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
-        Path = System.IO.Path.Combine(directory, $"events.out.tfevents.{(long)now}.{Environment.MachineName}");
-        _file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+        double now = clock();
+        (Path, _file) = CreateUnique(directory, (long)now);
         var first = new List<byte>();
         WallTime(first, now);
         Bytes(first, 3, Encoding.UTF8.GetBytes("brain.Event:2"));
         WriteRecord(first.ToArray());
+    }
+
+    /// <summary>The next sequence number a writer of this process will try first.</summary>
+    internal static int NextSequence => Volatile.Read(ref s_sequence) + 1;
+
+    /// <summary>
+    /// Opens <c>events.out.tfevents.&lt;seconds&gt;.&lt;host&gt;.&lt;pid&gt;.&lt;n&gt;</c> with the first free
+    /// sequence number: a file left by an earlier run (a resume into the same folder) is skipped, never overwritten.
+    /// </summary>
+    private static (string, FileStream) CreateUnique(string directory, long seconds)
+    {
+        string stem = $"events.out.tfevents.{seconds}.{Environment.MachineName}.{Environment.ProcessId}.";
+        while (true)
+        {
+            string path = System.IO.Path.Combine(directory, stem + Interlocked.Increment(ref s_sequence));
+            if (File.Exists(path)) continue;
+            try
+            {
+                return (path, new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Created by another writer between the check and the open: take the next number.
+            }
+        }
     }
 
     /// <summary>The event file.</summary>
@@ -41,7 +76,7 @@ public sealed class TensorBoardWriter : IDisposable
         var summary = new List<byte>();
         Bytes(summary, 1, summaryValue.ToArray());
         var e = new List<byte>();
-        WallTime(e, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+        WallTime(e, _clock());
         e.Add(0x10); // field 2 (step), varint
         Varint(e, (ulong)step);
         Bytes(e, 5, summary.ToArray());
