@@ -82,6 +82,16 @@ internal static class ModelsCommands
             w.WriteEndArray();
         }
         w.WriteEndObject();
+        w.WriteStartObject("value_options");
+        foreach (var (key, option) in info.ValueOptions)
+        {
+            w.WriteStartObject(key);
+            w.WriteString("default", option.Default);
+            w.WriteString("expected", option.Expected);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        w.WriteString("source", info.Source);
         w.WriteNumber("input_multiple", info.InputMultiple);
         w.WriteNumber("reference_params", info.ReferenceParameters);
         if (info.ReferenceMIoU is { } miou) w.WriteNumber("reference_miou", miou);

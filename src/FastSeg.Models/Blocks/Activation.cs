@@ -17,6 +17,17 @@ public sealed class Activation : Module<Tensor, Tensor>
 
     private readonly Module<Tensor, Tensor> activation;
 
+    /// <summary>Every activation name this wrapper accepts.</summary>
+    public static IReadOnlyList<string> Names => Known;
+
+    /// <summary>
+    /// The values of a network's <c>act_type</c> option (<see cref="Zoo.ModelInfo.ExtraOptions"/>): every known
+    /// activation, <paramref name="defaultType"/> first (the zoo takes the first value as the default).
+    /// </summary>
+    public static string[] OptionValues(string defaultType) =>
+        Known.Contains(defaultType) ? Known.Where(k => k != defaultType).Prepend(defaultType).ToArray()
+            : throw new ArgumentException($"unsupported activation '{defaultType}'; valid: {string.Join(", ", Known)}", nameof(defaultType));
+
     /// <summary>Creates the activation <paramref name="type"/>; <paramref name="inplace"/> mirrors PyTorch's flag.</summary>
     public Activation(string type, bool inplace = false) : base(nameof(Activation))
     {

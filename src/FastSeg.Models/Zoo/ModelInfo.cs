@@ -38,6 +38,12 @@ public sealed record ModelInfo
     /// <summary>Further named options and their allowed values (first value = default).</summary>
     public IReadOnlyDictionary<string, string[]> ExtraOptions { get; init; } = new Dictionary<string, string[]>();
 
+    /// <summary>
+    /// Further named options whose values are numbers or lists rather than a short list of names (for example
+    /// CFPNet's <c>dilations</c> or CGNet's <c>M</c>), each with its default and the check a value must pass.
+    /// </summary>
+    public IReadOnlyDictionary<string, ValueOption> ValueOptions { get; init; } = new Dictionary<string, ValueOption>();
+
     /// <summary>Input height and width must be multiples of this (for the default encoder).</summary>
     public int InputMultiple { get; init; } = 1;
 
@@ -74,6 +80,69 @@ public sealed record ModelOptions
 
     /// <summary>The value of extra option <paramref name="key"/>, or <paramref name="fallback"/>.</summary>
     public string Get(string key, string fallback) => Extra.TryGetValue(key, out var v) ? v : fallback;
+
+    /// <summary>Extra option <paramref name="key"/> as an integer (validated by the zoo before a network is built).</summary>
+    public int GetInt(string key, int fallback) =>
+        Extra.TryGetValue(key, out var v) ? ValueOption.ParseInts(v)[0] : fallback;
+
+    /// <summary>Extra option <paramref name="key"/> as a list of integers ("1,2,4" or "[1, 2, 4]").</summary>
+    public int[] GetInts(string key, int[] fallback) =>
+        Extra.TryGetValue(key, out var v) ? ValueOption.ParseInts(v) : fallback;
+
+    /// <summary>Extra option <paramref name="key"/> as a boolean ("true"/"false").</summary>
+    public bool GetBool(string key, bool fallback) =>
+        Extra.TryGetValue(key, out var v) ? bool.Parse(v) : fallback;
+}
+
+/// <summary>
+/// A network option that takes a number or a list of numbers: its default (as text), a description of what is valid,
+/// and the check. Build one with <see cref="Int"/> or <see cref="IntList"/>.
+/// </summary>
+public sealed record ValueOption
+{
+    /// <summary>The default value, as it would be written on the command line.</summary>
+    public required string Default { get; init; }
+
+    /// <summary>What a valid value looks like, for error messages and <c>fastseg models describe</c>.</summary>
+    public required string Expected { get; init; }
+
+    /// <summary>Returns null when <paramref name="value"/> is valid, else why not.</summary>
+    public required Func<string, string?> Check { get; init; }
+
+    /// <summary>An integer in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static ValueOption Int(int defaultValue, int min = 1, int max = 1024) => new()
+    {
+        Default = defaultValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        Expected = $"an integer from {min} to {max}",
+        Check = v => TryParseInts(v, out var xs) && xs.Length == 1 && xs[0] >= min && xs[0] <= max ? null : $"not an integer from {min} to {max}",
+    };
+
+    /// <summary>
+    /// A comma-separated list of integers, each in [<paramref name="min"/>, <paramref name="max"/>], of exactly
+    /// <paramref name="length"/> items when given (any length ≥ 1 otherwise).
+    /// </summary>
+    public static ValueOption IntList(int[] defaultValue, int? length = null, int min = 1, int max = 1024) => new()
+    {
+        Default = string.Join(",", defaultValue),
+        Expected = $"{(length is { } n ? $"{n}" : "one or more")} comma-separated integers from {min} to {max}",
+        Check = v => TryParseInts(v, out var xs) && xs.Length > 0 && (length is null || xs.Length == length) && xs.All(x => x >= min && x <= max)
+            ? null
+            : $"not {(length is { } n ? $"{n}" : "one or more")} comma-separated integers from {min} to {max}",
+    };
+
+    /// <summary>Parses "1,2,4", "[1, 2, 4]" or "(1, 2, 4)"; throws <see cref="FormatException"/> otherwise.</summary>
+    public static int[] ParseInts(string value) =>
+        TryParseInts(value, out var xs) ? xs : throw new FormatException($"'{value}' is not a list of integers");
+
+    private static bool TryParseInts(string value, out int[] result)
+    {
+        var parts = value.Trim().Trim('[', ']', '(', ')').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        result = new int[parts.Length];
+        for (int k = 0; k < parts.Length; k++)
+            if (!int.TryParse(parts[k], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out result[k]))
+                return false;
+        return parts.Length > 0;
+    }
 }
 
 /// <summary>

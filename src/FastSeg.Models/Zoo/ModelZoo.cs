@@ -99,15 +99,25 @@ public static class ModelZoo
         }
         var extra = new Dictionary<string, string>();
         foreach (var (key, allowed) in info.ExtraOptions) extra[key] = allowed[0];
+        foreach (var (key, option) in info.ValueOptions) extra[key] = option.Default;
         foreach (var (key, value) in options.Extra)
         {
-            if (!info.ExtraOptions.TryGetValue(key, out var allowed))
+            if (info.ExtraOptions.TryGetValue(key, out var allowed))
             {
-                var valid = info.ExtraOptions.Count == 0 ? "none" : string.Join(", ", info.ExtraOptions.Keys);
+                if (!allowed.Contains(value))
+                    throw new ArgumentException($"{info.Name} option '{key}' cannot be '{value}'; valid values: {string.Join(", ", allowed)}");
+            }
+            else if (info.ValueOptions.TryGetValue(key, out var option))
+            {
+                if (option.Check(value) is { } why)
+                    throw new ArgumentException($"{info.Name} option '{key}' cannot be '{value}' ({why}); expected {option.Expected}");
+            }
+            else
+            {
+                var names = info.ExtraOptions.Keys.Concat(info.ValueOptions.Keys).ToList();
+                var valid = names.Count == 0 ? "none" : string.Join(", ", names);
                 throw new ArgumentException($"{info.Name} has no option '{key}'; valid options: {valid}");
             }
-            if (!allowed.Contains(value))
-                throw new ArgumentException($"{info.Name} option '{key}' cannot be '{value}'; valid values: {string.Join(", ", allowed)}");
             extra[key] = value;
         }
         return options with { Encoder = encoder ?? info.DefaultEncoder, Extra = extra };
