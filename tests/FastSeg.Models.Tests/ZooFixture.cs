@@ -40,8 +40,9 @@ public sealed class ZooFixture
         var options = new Dictionary<string, string>();
         if (cs.TryGetProperty("options", out var o))
             foreach (var p in o.EnumerateObject()) options[p.Name] = p.Value.GetString()!;
-        int classes = Root.GetProperty("ctor").GetProperty("num_class").GetInt32();
-        return ModelZoo.Create(Model, encoder, classes, aux, detail, options);
+        int classes = Root.TryGetProperty("classes", out var c) ? c.GetInt32() : Root.GetProperty("ctor").GetProperty("num_class").GetInt32();
+        string name = cs.TryGetProperty("name", out var n) ? n.GetString()! : Model;
+        return ModelZoo.Create(name, encoder, classes, aux, detail, options);
     }
 
     public long[] InputShape => Root.GetProperty("input").EnumerateArray().Select(x => x.GetInt64()).ToArray();
