@@ -32,6 +32,13 @@ public sealed record ModelInfo
     /// <summary>Whether auxiliary heads can be enabled.</summary>
     public bool SupportsAux { get; init; }
 
+    /// <summary>
+    /// The reference's loss weights for the auxiliary outputs, in the order <see cref="SegmentationOutput.Aux"/>
+    /// returns them (Fast_Seg: 0.4 each); null when the reference leaves them to the user (zh320's aux_coef). The
+    /// Trainer uses them when no aux_coef is given.
+    /// </summary>
+    public IReadOnlyList<double>? AuxLossWeights { get; init; }
+
     /// <summary>Whether the STDC detail head can be enabled.</summary>
     public bool SupportsDetail { get; init; }
 
