@@ -27,6 +27,27 @@ public class ModelsCommandTests
         Assert.Equal("resnet18", link.GetProperty("default_encoder").GetString());
     }
 
+    /// <summary>
+    /// The text listing has one section per source project, headed by its network count, every network once, and
+    /// encoder lists shortened to their column so the columns after it stay aligned.
+    /// </summary>
+    [Fact]
+    public void ListTextGroupsBySourceWithAlignedColumns()
+    {
+        var (code, stdout, _) = Run("models", "list");
+        Assert.Equal(0, code);
+        var lines = stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        foreach (var group in ModelZoo.List().GroupBy(i => i.Source))
+            Assert.Contains(lines, l => !l.StartsWith(' ') && l.EndsWith($"({group.Count()} networks)", StringComparison.Ordinal) && l.Length > 0);
+        var rows = lines.Where(l => l.StartsWith("  ", StringComparison.Ordinal) && !l.StartsWith("  name", StringComparison.Ordinal)).ToList();
+        Assert.Equal(ModelZoo.Names.Order(StringComparer.Ordinal), rows.Select(r => r.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]).Order(StringComparer.Ordinal));
+        // The heads column starts at the same place in every row: after 2 + 20 + 1 + 32 + 1 characters.
+        Assert.All(rows, r => Assert.True(r[55] == ' ' && r[56] != ' ', $"misaligned row: {r}"));
+        var liteseg = rows.Single(r => r.StartsWith("  liteseg ", StringComparison.Ordinal));
+        Assert.Contains("mobilenet_v2,resnet18,", liteseg);
+        Assert.Contains("FPS: the reference's published", stdout);
+    }
+
     [Fact]
     public void DescribeJsonReportsParamsFlopsStateDictAndOutputShape()
     {

@@ -51,14 +51,50 @@ internal static class ModelsCommands
             stdout.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
             return 0;
         }
-        stdout.WriteLine($"{"name",-12} {"encoders",-40} {"heads",-11} {"mult",4} {"params(ref)",12} {"mIoU",6} {"FPS",5}  paper");
-        foreach (var i in models)
+        foreach (var group in models.GroupBy(i => i.Source).OrderBy(g => Array.IndexOf(SourceOrder, g.Key) is var k && k < 0 ? int.MaxValue : k))
         {
-            var heads = string.Join("+", new[] { i.SupportsAux ? "aux" : null, i.SupportsDetail ? "detail" : null }.Where(h => h is not null));
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{i.Name,-12} {string.Join(",", i.Encoders),-40} {(heads.Length == 0 ? "-" : heads),-11} {i.InputMultiple,4} {i.ReferenceParameters,12:N0} {i.ReferenceMIoU,6:F2} {i.ReferenceFps,5:F0}  {i.Paper}"));
+            stdout.WriteLine($"{SourceTitle(group.Key)} ({group.Count()} networks)");
+            stdout.WriteLine($"  {"name",-20} {"encoders (default first)",-32} {"heads",-10} {"mult",4} {"params",12} {"mIoU",6} {"FPS",5}  paper");
+            foreach (var i in group)
+            {
+                var heads = string.Join("+", new[] { i.SupportsAux ? "aux" : null, i.SupportsDetail ? "detail" : null }.Where(h => h is not null));
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {i.Name,-20} {EncoderColumn(i, 32),-32} {(heads.Length == 0 ? "-" : heads),-10} {i.InputMultiple,4} {i.ReferenceParameters,12:N0} {Figure(i.ReferenceMIoU, "F2"),6} {Figure(i.ReferenceFps, "F0"),5}  {i.Paper}"));
+            }
+            stdout.WriteLine();
         }
+        stdout.WriteLine("mult: input height and width must be multiples of this; params: the reference's count for 19 classes and");
+        stdout.WriteLine("the default options; mIoU: the reference's published Cityscapes val mIoU (%); FPS: the reference's published");
+        stdout.WriteLine("frames per second (zh320: RTX 2080 at 1024x512), not measured here (see 'fastseg bench').");
         return 0;
+    }
+
+    private static readonly string[] SourceOrder = { "zh320", "fast_seg", "smp" };
+
+    private static string SourceTitle(string source) => source switch
+    {
+        "zh320" => "zh320/realtime-semantic-segmentation-pytorch",
+        "fast_seg" => "lxtGH/Fast_Seg",
+        "smp" => "segmentation_models.pytorch (distillation teachers)",
+        _ => source,
+    };
+
+    private static string Figure(double? value, string format) =>
+        value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>The encoder list, shortened to fit the column ("mobilenet_v2,resnet18,… (+3)").</summary>
+    internal static string EncoderColumn(ModelInfo info, int width)
+    {
+        if (info.Encoders.Count == 0) return "-";
+        var ordered = info.DefaultEncoder is { } d ? info.Encoders.Where(e => e != d).Prepend(d).ToList() : info.Encoders.ToList();
+        var text = string.Join(",", ordered);
+        if (text.Length <= width) return text;
+        for (int shown = ordered.Count - 1; shown >= 1; shown--)
+        {
+            var shortened = $"{string.Join(",", ordered.Take(shown))},… (+{ordered.Count - shown})";
+            if (shortened.Length <= width) return shortened;
+        }
+        return text[..(width - 1)] + "…";
     }
 
     private static void WriteInfo(Utf8JsonWriter w, ModelInfo info)
