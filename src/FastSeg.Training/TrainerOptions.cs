@@ -84,7 +84,7 @@ public sealed record TrainerOptions
     [OptionName("model")] public string? Model { get; init; }
     /// <summary>Encoder or variant of the network; null for its default.</summary>
     [OptionName("encoder")] public string? Encoder { get; init; }
-    /// <summary>Decoder of the reference's 'smp' models; accepted and unused.</summary>
+    /// <summary>Decoder of an SMP network (<c>model = "smp"</c>): deeplabv3, deeplabv3p, fpn, linknet, manet, pan, pspnet, unet, unetpp.</summary>
     [OptionName("decoder")] public string? Decoder { get; init; }
     /// <summary>Pretrained encoder weights of the reference's 'smp' models; accepted and unused.</summary>
     [OptionName("encoder_weights")] public string? EncoderWeights { get; init; } = "imagenet";
@@ -428,6 +428,32 @@ public sealed record TrainerOptions
         if (t == typeof(int) || t == typeof(long)) return "an integer";
         if (t == typeof(double)) return "a number";
         return "a string";
+    }
+
+    /// <summary>
+    /// Builds the network these options name (<c>model</c>, or <c>model = "smp"</c> with <c>decoder</c>; <c>encoder</c>,
+    /// <c>num_class</c>, <c>use_aux</c>, <c>use_detail_head</c>), with fresh weights. Errors name the option at fault.
+    /// </summary>
+    public FastSeg.Models.SegmentationModel CreateModel()
+    {
+        if (Model is null) throw new TrainerOptionException("model", "no network given; set model (e.g. fastscnn) or pass a model");
+        string name;
+        try
+        {
+            name = FastSeg.Models.Zoo.ModelZoo.ResolveName(Model, Decoder);
+        }
+        catch (ArgumentException e)
+        {
+            throw new TrainerOptionException("decoder", e.Message);
+        }
+        try
+        {
+            return FastSeg.Models.Zoo.ModelZoo.Create(name, Encoder, NumClasses, aux: UseAux, detail: UseDetailHead);
+        }
+        catch (ArgumentException e) when (e is not TrainerOptionException)
+        {
+            throw new TrainerOptionException(Encoder is not null && e.Message.Contains("encoder", StringComparison.Ordinal) ? "encoder" : "model", e.Message);
+        }
     }
 
     /// <summary>Checks values and combinations; throws <see cref="TrainerOptionException"/> naming the bad option.</summary>

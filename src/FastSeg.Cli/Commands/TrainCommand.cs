@@ -102,7 +102,7 @@ internal static class TrainCommand
             bool main = run.IsMain;
             var console = ConsoleRendering.For(main ? stdout : TextWriter.Null);
             var renderer = new TrainingProgressRenderer(console, every);
-            using var teacher = options.KdTraining ? CreateTeacher(options) : null;
+            using var teacher = options.KdTraining ? TeacherFactory.Create(options) : null;
             var hooks = teacher is null ? null : new ITrainingLossHook[]
             {
                 new DistillationHook(teacher, new DistillationLoss(ParseKdType(options.KdLossType), options.KdTemperature, options.KdLossCoefficient)),
@@ -168,25 +168,6 @@ internal static class TrainCommand
         _ => throw new TrainerOptionException("kd_loss_type", $"must be kl_div or mse, got '{name}'"),
     };
 
-    private static TeacherModel CreateTeacher(TrainerOptions options)
-    {
-        if (!ModelZoo.Names.Contains(options.TeacherModel))
-            throw new TrainerOptionException("teacher_model", $"'{options.TeacherModel}' is not a zoo network; valid names: {string.Join(", ", ModelZoo.Names)}");
-        if (string.IsNullOrEmpty(options.TeacherCheckpoint))
-            throw new TrainerOptionException("teacher_ckpt", "kd_training needs the teacher's weights (a .pth file)");
-        var teacher = ModelZoo.Create(options.TeacherModel, options.TeacherEncoder, options.NumClasses);
-        try
-        {
-            teacher.LoadWeights(options.TeacherCheckpoint);
-            return new TeacherModel(teacher, autocastBFloat16: options.AmpTraining, ownsModule: true);
-        }
-        catch
-        {
-            teacher.Dispose();
-            throw;
-        }
-    }
-
     private static int Validate(string? configPath, string? checkpoint, string[] overrides, TextWriter stdout)
     {
         var options = LoadOptions(configPath, overrides);
@@ -198,8 +179,7 @@ internal static class TrainCommand
         if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint '{checkpoint}' does not exist", checkpoint);
         // Evaluation only: no logs or TensorBoard files, weights from the checkpoint, no training state.
         options = options with { LoadCheckpoint = false, UseTensorBoard = false, UseEma = false, SaveCheckpoints = false };
-        if (options.Model is null) throw new TrainerOptionException("model", "no network given; set model (e.g. model=fastscnn)");
-        using var model = ModelZoo.Create(options.Model, options.Encoder, options.NumClasses, aux: options.UseAux, detail: options.UseDetailHead);
+        using var model = options.CreateModel();
         // The same reader as predict: trainer checkpoint or bare state dict; a mismatch is one line naming the keys.
         using (var weights = ModelCheckpoint.Read(checkpoint)) weights.LoadInto(model);
         string tempDir = Path.Combine(Path.GetTempPath(), "fastseg-val-" + Guid.NewGuid().ToString("N")[..8]);

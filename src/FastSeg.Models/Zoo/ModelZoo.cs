@@ -71,6 +71,24 @@ public static class ModelZoo
         return model;
     }
 
+    /// <summary>
+    /// The zoo name for a network named the zh320 way: <c>model = "smp"</c> with a <paramref name="decoder"/>
+    /// (deeplabv3, deeplabv3p, fpn, linknet, manet, pan, pspnet, unet, unetpp) is <c>"smp/" + decoder</c>; any other
+    /// model name is itself (the decoder is ignored, as zh320 ignores it). Throws naming the valid decoders.
+    /// </summary>
+    public static string ResolveName(string model, string? decoder)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!string.Equals(model, "smp", StringComparison.OrdinalIgnoreCase)) return model;
+        var decoders = Registry.Value.Keys.Where(k => k.StartsWith("smp/", StringComparison.Ordinal)).Select(k => k[4..]).ToList();
+        if (string.IsNullOrEmpty(decoder))
+            throw new ArgumentException($"model 'smp' needs a decoder; valid decoders: {string.Join(", ", decoders)}", nameof(decoder));
+        var name = "smp/" + decoder.ToLowerInvariant();
+        if (!Registry.Value.ContainsKey(name))
+            throw new ArgumentException($"unknown smp decoder '{decoder}'; valid decoders: {string.Join(", ", decoders)}", nameof(decoder));
+        return name;
+    }
+
     /// <summary>Starts a fluent description of the network <paramref name="name"/>.</summary>
     public static ModelBuilder Model(string name) => new(Find(name).Info.Name);
 

@@ -101,8 +101,7 @@ public sealed class Trainer : IDisposable
         manual_seed(options.RandomSeed);
         if (model is null)
         {
-            if (options.Model is null) throw new TrainerOptionException("model", "no network given; set model (e.g. fastscnn) or pass a model");
-            model = ModelZoo.Create(options.Model, options.Encoder, options.NumClasses, aux: options.UseAux, detail: options.UseDetailHead);
+            model = options.CreateModel();
             _ownsModel = true;
         }
         if (model.NumClasses != options.NumClasses)
@@ -142,7 +141,8 @@ public sealed class Trainer : IDisposable
         _loss = options.LossType == LossKind.Ohem
             ? new OhemCrossEntropyLoss(options.OhemThreshold, options.IgnoreIndex)
             : new CrossEntropyLoss(options.ClassWeights, options.IgnoreIndex, options.Reduction == "sum" ? nn.Reduction.Sum : nn.Reduction.Mean);
-        if (options.UseAux) _auxLoss = new AuxiliaryLoss(_loss, options.AuxCoef);
+        // Without aux_coef, the network's own reference weights (Fast_Seg: 0.4 per head) or 1 each (zh320).
+        if (options.UseAux) _auxLoss = new AuxiliaryLoss(_loss, options.AuxCoef ?? model.Info?.AuxLossWeights);
         if (options.UseDetailHead)
             _detailLoss = new DetailLoss(options.DiceLossCoef, options.BceLossCoef, 1.0, options.DiceOnProbabilities,
                 new DetailTargetGenerator(options.DetailThreshold));
