@@ -94,12 +94,20 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     /// <summary>The network's computation; <paramref name="input"/> has already been checked.</summary>
     protected abstract SegmentationOutput Compute(Tensor input);
 
-    /// <summary>Throws <see cref="ArgumentException"/> when the input is not (N, channels, H, W) with H and W multiples of <see cref="InputMultiple"/>.</summary>
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the network when the input is not a floating-point
+    /// (N, channels, H, W) tensor with H and W positive multiples of <see cref="InputMultiple"/>.
+    /// </summary>
     public void CheckInput(Tensor input)
     {
         var shape = input.shape;
         if (shape.Length != 4 || shape[1] != InputChannels)
             throw new ArgumentException($"{Name} expects an input of shape (N, {InputChannels}, H, W), got [{string.Join(", ", shape)}]", nameof(input));
+        if (shape[2] < 1 || shape[3] < 1)
+            throw new ArgumentException($"{Name} needs an input of at least 1x1 pixels (and multiples of {InputMultiple}), got {shape[2]}x{shape[3]}", nameof(input));
+        if (!is_floating_point(input.dtype))
+            throw new ArgumentException($"{Name} takes float images (float32, or float64/bfloat16/float16 with the weights in that type), got a tensor of {input.dtype}; " +
+                                        "convert it with .to(ScalarType.Float32)", nameof(input));
         if (shape[2] % InputMultiple != 0 || shape[3] % InputMultiple != 0)
             throw new ArgumentException(
                 $"{Name} needs the input height and width to be multiples of {InputMultiple}, got {shape[2]}x{shape[3]} " +

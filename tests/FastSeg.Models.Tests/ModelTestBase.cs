@@ -104,6 +104,11 @@ public abstract class ModelTestBase
         using var scope = NewDisposeScope();
         var wrongChannels = Assert.Throws<ArgumentException>(() => model.call(zeros(1, 1, 64, 64)));
         Assert.Contains("(N, 3, H, W)", wrongChannels.Message);
+        var empty = Assert.Throws<ArgumentException>(() => model.call(zeros(1, 3, 0, 64)));
+        Assert.Contains(model.GetName(), empty.Message);
+        Assert.Contains("at least 1x1", empty.Message);
+        var integers = Assert.Throws<ArgumentException>(() => model.call(zeros(new long[] { 1, 3, 64, 64 }, ScalarType.Int64)));
+        Assert.Contains("float images", integers.Message);
         long m = model.InputMultiple;
         if (m > 1)
         {

@@ -368,6 +368,38 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(new[] { "sample.pt" }, Directory.GetFiles(_dir).Select(Path.GetFileName));
     }
 
+    /// <summary>
+    /// Temporaries left by interrupted saves of the same file are removed by the next save; one that another save
+    /// still holds open, and temporaries of other files, are left alone.
+    /// </summary>
+    [Fact]
+    public void ASaveRemovesTheTemporariesOfInterruptedSavesOfTheSameFile()
+    {
+        var path = Temp("weights.pth");
+        var stale = Enumerable.Range(0, 3).Select(_ => Temp($".weights.pth.{Guid.NewGuid():N}.tmp")).ToList();
+        foreach (var f in stale) File.WriteAllBytes(f, new byte[1000]);
+        var otherFile = Temp($".other.pth.{Guid.NewGuid():N}.tmp");
+        File.WriteAllBytes(otherFile, new byte[10]);
+        var busy = Temp($".weights.pth.{Guid.NewGuid():N}.tmp");
+        using (var writing = new FileStream(busy, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            save(new Dictionary<string, Tensor> { ["w"] = ones(3) }, path);
+            Assert.True(File.Exists(busy), "a temporary another save is writing was deleted");
+        }
+        Assert.All(stale, f => Assert.False(File.Exists(f), $"{f} was left behind"));
+        Assert.True(File.Exists(otherFile));
+        Assert.Equal(new[] { 1f, 1f, 1f }, Tensors(Assert.IsType<Dictionary<string, object?>>(load(path)))["w"].ToArray<float>());
+    }
+
+    [Fact]
+    public void SavingIntoAMissingFolderNamesThePathAskedFor()
+    {
+        var path = Temp(Path.Combine("no-such-folder", "weights.pth"));
+        var e = Assert.Throws<DirectoryNotFoundException>(() => save(new Dictionary<string, Tensor> { ["w"] = ones(3) }, path));
+        Assert.Contains($"'{path}'", e.Message);
+        Assert.DoesNotContain(".tmp", e.Message);
+    }
+
     [Fact]
     public void WritesDataAlignedTo64BytesWithoutCompression()
     {

@@ -423,6 +423,9 @@ internal sealed class CheckpointWriter
     {
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full) ?? ".";
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"cannot save '{path}': the folder '{folder}' does not exist");
+        RemoveStaleTemporaries(folder, Path.GetFileName(full));
         var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         try
         {
@@ -452,6 +455,41 @@ internal sealed class CheckpointWriter
             {
             }
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes what earlier, interrupted saves of the same file left behind (<c>.name.&lt;guid&gt;.tmp</c>). A temporary
+    /// that another save is still writing is held open with an exclusive lock, so it cannot be opened here and is left
+    /// alone; one that nobody holds belongs to a writer that died.
+    /// </summary>
+    private static void RemoveStaleTemporaries(string folder, string fileName)
+    {
+        IEnumerable<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFiles(folder, $".{fileName}.*.tmp").ToList();
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        foreach (var candidate in candidates)
+        {
+            var guid = Path.GetFileName(candidate)[(fileName.Length + 2)..^4];
+            if (!Guid.TryParseExact(guid, "N", out _)) continue; // not one of ours
+            try
+            {
+                using (new FileStream(candidate, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
+                File.Delete(candidate);
+            }
+            catch (IOException)
+            {
+                // being written by another save, or already gone
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
     }
 
