@@ -19,8 +19,7 @@ internal static class CommandLine
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors) stderr.WriteLine($"fastseg: {error.Message}");
-            stderr.WriteLine($"run '{CommandPath(parse)} --help' for usage");
+            stderr.WriteLine($"{Prefix(parse)}: {ParseProblems(parse)} (run '{CommandPath(parse)} --help' for usage)");
             return 2;
         }
         try
@@ -29,8 +28,7 @@ internal static class CommandLine
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"fastseg: {e.Message}");
-            stderr.WriteLine($"run '{CommandPath(parse)} --help' for usage");
+            stderr.WriteLine($"{Prefix(parse)}: {e.Message} (run '{CommandPath(parse)} --help' for usage)");
             return 2;
         }
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException
@@ -38,9 +36,43 @@ internal static class CommandLine
                                       or FastSeg.Torch.StateDictMismatchException or FastSeg.Data.ImageException
                                       or FastSeg.Data.InvalidSampleException)
         {
-            stderr.WriteLine($"fastseg: {FirstLine(e.Message)}");
+            stderr.WriteLine($"{Prefix(parse)}: {Describe(e)}");
             return 1;
         }
+    }
+
+    /// <summary>"fastseg models describe": what every error line of a command starts with.</summary>
+    internal static string Prefix(ParseResult parse) => CommandPath(parse);
+
+    /// <summary>
+    /// The message of an exception as one line for the user: its first line (a libtorch error carries its C++
+    /// backtrace after it), without .NET's " (Parameter 'name')" suffix, which names a C# parameter, not an option.
+    /// </summary>
+    internal static string Describe(Exception e)
+    {
+        var message = FirstLine(e.Message);
+        if (e is ArgumentException { ParamName: { } param })
+        {
+            var suffix = $" (Parameter '{param}')";
+            if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
+        }
+        return message;
+    }
+
+    /// <summary>
+    /// Every parse problem on one line: the tokens nothing recognised together (an unknown option and the value after
+    /// it are one problem), then the others, separated by "; ".
+    /// </summary>
+    private static string ParseProblems(ParseResult parse)
+    {
+        var unmatched = parse.UnmatchedTokens;
+        var problems = parse.Errors.Select(e => e.Message)
+            .Where(m => !unmatched.Any(t => m.StartsWith("Unrecognized command or argument '" + t + "'", StringComparison.Ordinal)))
+            .Select(m => m.TrimEnd('.'))
+            .ToList();
+        if (unmatched.Count > 0)
+            problems.Insert(0, $"unknown option or argument '{string.Join(' ', unmatched)}'");
+        return string.Join("; ", problems);
     }
 
     /// <summary>The first line of a message (a libtorch error carries its C++ backtrace after it).</summary>

@@ -48,6 +48,26 @@ public class ModelsCommandTests
         Assert.Contains("FPS: the reference's published", stdout);
     }
 
+    /// <summary>
+    /// Errors are one line of one shape for every command, "fastseg COMMAND: message": no C# "(Parameter 'x')"
+    /// suffix, and an unknown option followed by its value is one problem.
+    /// </summary>
+    [Theory]
+    [InlineData("models describe", "unknown model 'nosuchnet'", "models", "describe", "nosuchnet")]
+    [InlineData("bench", "unknown model 'nosuchnet'", "bench", "--model", "nosuchnet", "--size", "64x32", "--min-seconds", "0", "--warmup", "0")]
+    [InlineData("models list", "unknown option or argument '--bogus 3'", "models", "list", "--bogus", "3")]
+    [InlineData("models describe", "unknown option or argument '--size 5'", "models", "describe", "enet", "--size", "5")]
+    public void ErrorsAreOneLineOfTheSameShapeForEveryCommand(string command, string problem, params string[] args)
+    {
+        var (code, _, stderr) = Run(args);
+        Assert.NotEqual(0, code);
+        var lines = stderr.TrimEnd('\n', '\r').Split('\n');
+        Assert.True(lines.Length == 1, $"expected one line, got:\n{stderr}");
+        Assert.StartsWith($"fastseg {command}: ", lines[0]);
+        Assert.Contains(problem, lines[0]);
+        Assert.DoesNotContain("(Parameter", lines[0]);
+    }
+
     [Fact]
     public void DescribeJsonReportsParamsFlopsStateDictAndOutputShape()
     {

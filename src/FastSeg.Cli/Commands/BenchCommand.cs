@@ -97,7 +97,7 @@ internal static class BenchCommand
             catch (Exception e) when (e is FastSeg.Torch.TorchException or ArgumentException)
             {
                 failed++;
-                stderr.WriteLine($"fastseg: {name}: {CommandLine.FirstLine(e.Message)}");
+                stderr.WriteLine($"fastseg bench: {name}: {CommandLine.Describe(e)}");
             }
         }
         if (results.Count == 0) return 1;

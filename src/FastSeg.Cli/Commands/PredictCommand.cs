@@ -111,9 +111,7 @@ internal static class PredictCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or FormatException
                                       or ImageException or FastSeg.Torch.TorchException)
         {
-            // ArgumentException appends " (Parameter 'x')", which names a C# parameter, not anything the user typed.
-            var message = e is ArgumentException { ParamName: { } p } ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message;
-            stderr.WriteLine($"fastseg predict: {FirstLine(message)}");
+            stderr.WriteLine($"fastseg predict: {CommandLine.Describe(e)}");
             return 1;
         }
     }
@@ -185,7 +183,7 @@ internal static class PredictCommand
             {
                 // A file that is not a readable image is reported and skipped; the rest of the folder still runs.
                 failed++;
-                stderr.WriteLine($"fastseg predict: {FirstLine(ex.Message)}");
+                stderr.WriteLine($"fastseg predict: {CommandLine.Describe(ex)}");
             }
         }
         int done = inputs.Count - failed;
@@ -218,11 +216,5 @@ internal static class PredictCommand
         if (clash is not null)
             throw new ArgumentException($"{string.Join(" and ", clash.Select(f => f.f))} would write the same output files ({clash.Key}_*.png); rename one");
         return found;
-    }
-
-    private static string FirstLine(string message)
-    {
-        int end = message.IndexOf('\n');
-        return (end < 0 ? message : message[..end]).TrimEnd();
     }
 }

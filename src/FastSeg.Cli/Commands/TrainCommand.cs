@@ -136,7 +136,7 @@ internal static class TrainCommand
         var args = prefix.Concat(WithoutNproc(commandLine)).ToList();
         var result = LocalLauncher.Run(nproc, executable, args, options: new LaunchOptions { Output = stdout, PrefixOutput = false });
         if (result.Success) return 0;
-        stderr.WriteLine($"fastseg: {result.Message}");
+        stderr.WriteLine($"fastseg train: {result.Message}");
         return 1;
     }
 
