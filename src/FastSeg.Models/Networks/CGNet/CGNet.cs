@@ -7,7 +7,7 @@ using static FastSeg.Torch.torch.nn;
 namespace FastSeg.Models.Networks;
 
 /// <summary>
-/// CGNet (Wu et al., 2020): a shallow network of context-guided blocks. Three 3×3 convs (the first strided) give 1/2
+/// CGNet (Wu et al., IEEE TIP 2021): a shallow network of context-guided blocks. Three 3×3 convs (the first strided) give 1/2
 /// resolution; their first and last outputs are concatenated. Stage 2 (1/4) and stage 3 (1/8) each start with a strided
 /// context-guided block, take a bilinearly downscaled copy of the image as extra channels ("input injection"), run
 /// M − 1 (stage 2, dilation 2) or N − 1 (stage 3, dilation 4) blocks, and concatenate the result with the stage's

@@ -9,7 +9,7 @@ internal sealed class CGNetRegistration : IModelRegistration
     {
         Name = "cgnet",
         Title = "CGNet",
-        Paper = "CGNet: A Light-weight Context Guided Network for Semantic Segmentation (IEEE TIP 2020)",
+        Paper = "CGNet: A Light-weight Context Guided Network for Semantic Segmentation (IEEE TIP 2021)",
         ExtraOptions = new Dictionary<string, string[]> { ["act_type"] = Activation.OptionValues("prelu") },
         ValueOptions = new Dictionary<string, ValueOption>
         {
