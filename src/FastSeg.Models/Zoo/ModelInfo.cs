@@ -16,7 +16,8 @@ public sealed record ModelInfo
     /// <summary>
     /// The project whose implementation this network reproduces, parameter for parameter: "zh320"
     /// (zh320/realtime-semantic-segmentation-pytorch), "fast_seg" (lxtGH/Fast_Seg) or "smp"
-    /// (segmentation_models.pytorch). Networks of the second and third are registered as "source/name".
+    /// (segmentation_models.pytorch). Networks of the second and third are registered as "source/name", except
+    /// "msfnet", which Fast_Seg lists but never implemented (built here from its paper, so no name clashes).
     /// </summary>
     public string Source { get; init; } = "zh320";
 
