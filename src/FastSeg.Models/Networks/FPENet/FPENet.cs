@@ -26,13 +26,6 @@ namespace FastSeg.Models.Networks;
 /// </remarks>
 public sealed class FPENet : SegmentationModel
 {
-    /// <summary>
-    /// The activations the reference's constructor accepts (those taking PyTorch's <c>inplace</c> flag, and none), the
-    /// default first.
-    /// </summary>
-    public static readonly string[] Activations =
-        Activation.OptionValues("relu").Where(a => a is not ("prelu" or "gelu" or "sigmoid" or "softmax" or "tanh")).ToArray();
-
     private readonly Sequential stage1;
     private readonly FPENetFPEBlock stage2_0;
     private readonly Sequential stage2;
@@ -47,14 +40,13 @@ public sealed class FPENet : SegmentationModel
     /// <param name="p">FPE blocks at 1/4 resolution, the strided one included (the reference's <c>p</c>).</param>
     /// <param name="q">FPE blocks at 1/8 resolution, the strided one included (the reference's <c>q</c>).</param>
     /// <param name="k">Channel expansion of the FPE blocks at 1/4 and 1/8 (the reference's <c>k</c>).</param>
-    /// <param name="act">Activation (the reference's <c>act_type</c>; one of <see cref="Activations"/>).</param>
+    /// <param name="act">Activation (the reference's <c>act_type</c>; one of <see cref="InplaceActivations.OptionValues"/>).</param>
     public FPENet(int numClasses, int p = 3, int q = 9, int k = 4, string act = "relu") : base(nameof(FPENet), numClasses, 8)
     {
         if (p < 1) throw new ArgumentOutOfRangeException(nameof(p), p, "FPENet's p must be at least 1");
         if (q < 1) throw new ArgumentOutOfRangeException(nameof(q), q, "FPENet's q must be at least 1");
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), k, "FPENet's k must be at least 1");
-        if (!Activations.Contains(act))
-            throw new ArgumentException($"FPENet's reference cannot build activation '{act}'; valid: {string.Join(", ", Activations)}", nameof(act));
+        InplaceActivations.Check(nameof(FPENet), act);
         stage1 = Sequential(
             ConvBlocks.ConvBNAct(3, 16, 3, 2, act: act, inplace: true),
             new FPENetFPEBlock(16, 16, 1, 1, act));

@@ -1,3 +1,4 @@
+using FastSeg.Models.Blocks;
 using FastSeg.Models.Zoo;
 
 namespace FastSeg.Models.Networks;
@@ -9,7 +10,7 @@ internal sealed class FPENetRegistration : IModelRegistration
         Name = "fpenet",
         Title = "FPENet",
         Paper = "Feature Pyramid Encoding Network for Real-time Semantic Segmentation (BMVC 2019)",
-        ExtraOptions = new Dictionary<string, string[]> { ["act_type"] = FPENet.Activations },
+        ExtraOptions = new Dictionary<string, string[]> { ["act_type"] = InplaceActivations.OptionValues("relu") },
         ValueOptions = new Dictionary<string, ValueOption>
         {
             ["p"] = ValueOption.Int(3, 1, 64),
