@@ -7,7 +7,7 @@ using static FastSeg.Torch.torch.nn;
 namespace FastSeg.Models.Networks;
 
 /// <summary>
-/// MiniNet-v2 (Alonso, Riazuelo and Murillo, IEEE RA-L 2020): two ENet-style downsampling units (strided conv beside
+/// MiniNet-v2 (Alonso, Riazuelo and Murillo, IEEE T-RO 2020): two ENet-style downsampling units (strided conv beside
 /// a max pool) to 1/4 and 64 channels, ten multi-dilation depthwise-separable modules, a third downsampling unit to
 /// 1/8 and 128 channels, one module per entry of <c>feat_dt</c> (its dilation), a ×2 transposed conv back to 1/4
 /// plus a refinement branch (a second, separate pair of downsampling units applied to the image), four more modules
