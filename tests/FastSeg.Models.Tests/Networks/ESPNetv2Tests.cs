@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class ESPNetv2Tests : ModelTestBase
+{
+    protected override string ModelName => "espnetv2";
+}
