@@ -27,7 +27,7 @@ namespace FastSeg.Models.Networks;
 public sealed class LEDNet : SegmentationModel
 {
     private readonly Sequential encoder;
-    private readonly AttentionPyramidNetwork apn;
+    private readonly LEDNetAttentionPyramid apn;
 
     /// <summary>Creates LEDNet.</summary>
     /// <param name="numClasses">Output classes.</param>
@@ -51,7 +51,7 @@ public sealed class LEDNet : SegmentationModel
             new SplitShuffleNonBottleneck(128, 5, actType),
             new SplitShuffleNonBottleneck(128, 9, actType),
             new SplitShuffleNonBottleneck(128, 17, actType));
-        apn = new AttentionPyramidNetwork(128, numClasses, actType);
+        apn = new LEDNetAttentionPyramid(128, numClasses, actType);
         RegisterComponents();
     }
 
@@ -72,7 +72,7 @@ public sealed class LEDNet : SegmentationModel
 /// The pyramid multiplies a 3×3 ConvBNAct of the input (mid_branch); global average pooling and a 3×3 ConvBNAct
 /// (right_branch), resized, are added.
 /// </summary>
-internal sealed class AttentionPyramidNetwork : Module<Tensor, Tensor>
+internal sealed class LEDNetAttentionPyramid : Module<Tensor, Tensor>
 {
     private readonly Sequential left_conv1_1;
     private readonly Sequential left_conv1_2;
@@ -83,7 +83,7 @@ internal sealed class AttentionPyramidNetwork : Module<Tensor, Tensor>
     private readonly Sequential right_branch;
 
     /// <summary>Creates the module.</summary>
-    public AttentionPyramidNetwork(long inChannels, long outChannels, string actType) : base(nameof(AttentionPyramidNetwork))
+    public LEDNetAttentionPyramid(long inChannels, long outChannels, string actType) : base("AttentionPyramidNetwork")
     {
         left_conv1_1 = ConvBlocks.ConvBNAct(inChannels, inChannels, 3, 2, act: actType);
         left_conv1_2 = ConvBlocks.ConvBNAct(inChannels, outChannels, 3, act: actType);
