@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class AGLNetTests : ModelTestBase
+{
+    protected override string ModelName => "aglnet";
+}

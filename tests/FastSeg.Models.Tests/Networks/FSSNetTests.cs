@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class FSSNetTests : ModelTestBase
+{
+    protected override string ModelName => "fssnet";
+}

@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class LEDNetTests : ModelTestBase
+{
+    protected override string ModelName => "lednet";
+}
