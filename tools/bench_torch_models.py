@@ -5,7 +5,9 @@ Same rule as the C# command: eval mode, inference_mode, a batch of zeros; --warm
 forwards until at least --min-seconds have passed (at least 3 runs); latency = elapsed / runs,
 FPS = batch * 1000 / latency_ms. bf16 = model and input converted to bfloat16 (model.to(torch.bfloat16)), as in
 `fastseg bench --dtype bf16`; bf16-autocast = fp32 model and input under torch.autocast('cpu', bfloat16). Each network is built with its default encoder: the constructor arguments of the
-first entry of tools/zoo_variants/<name>.json.
+first entry of tools/zoo_variants/<name>.json (a zoo name "fast_seg/icnet" reads fast_seg-icnet.json) with the C#
+side's default options and, with --encoder, that encoder (SMP entries take it as encoder_name). Networks of Fast_Seg
+and SMP are built as tools/make_zoo_fixtures.py builds them (--fastseg-ref, --smp-ref).
 
 Run with Debian's interpreter:
   /usr/bin/python3 tools/bench_torch_models.py --ref /work/ref/zh320 --all --threads 2 --json
@@ -19,17 +21,28 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from zoo_reference import load_reference  # noqa: E402
+from make_zoo_fixtures import build_reference  # noqa: E402
 
 VARIANTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoo_variants")
-NAMES = sorted(f[:-5] for f in os.listdir(VARIANTS) if f.endswith(".json"))
+NAMES = sorted(f[:-5].replace("-", "/", 1) if f.startswith(("fast_seg-", "smp-")) else f[:-5]
+               for f in os.listdir(VARIANTS) if f.endswith(".json"))
 
 
-def build(models, name):
-    with open(os.path.join(VARIANTS, name + ".json")) as f:
-        # the first fixture with the C# side's default options (fastseg bench builds each network with its defaults)
-        ctor = next(v for v in json.load(f) if "options" not in v.get("csharp", {}))["ctor"]
-    return models.model_registry.model_hub[name](num_class=19, **ctor)
+def build(refs, name, encoder=None):
+    with open(os.path.join(VARIANTS, name.replace("/", "-") + ".json")) as f:
+        variants = json.load(f)
+    # the first fixture with the C# side's default options and no heads (fastseg bench builds each network so)
+    plain = [v for v in variants if not v.get("csharp", {}).get("options") and not v.get("csharp", {}).get("aux")
+             and v.get("dtype", "float32") == "float32"]
+    chosen = next((v for v in plain if encoder is None or v.get("csharp", {}).get("encoder") == encoder), None)
+    if chosen is None and plain and "encoder_name" in plain[0].get("ctor", {}):
+        chosen = dict(plain[0], ctor=dict(plain[0]["ctor"], encoder_name=encoder))
+    if chosen is None:
+        raise SystemExit(f"{name}: no variant in tools/zoo_variants with encoder {encoder} and default options")
+    ctor = dict(chosen.get("ctor", {}))
+    if chosen.get("source", "zh320") == "zh320":
+        ctor["num_class"] = 19
+    return build_reference(refs, chosen, ctor)
 
 
 def measure(model, batch, width, height, dtype, channels_last, warmup, min_seconds):
@@ -57,6 +70,9 @@ def measure(model, batch, width, height, dtype, channels_last, warmup, min_secon
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--ref", default="/work/ref/zh320")
+    p.add_argument("--fastseg-ref", help="checkout of lxtGH/Fast_Seg (for fast_seg/ networks)")
+    p.add_argument("--smp-ref", help="checkout of segmentation_models.pytorch (for smp/ networks)")
+    p.add_argument("--encoder", help="encoder or variant (default: the network's default)")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--model")
     g.add_argument("--all", action="store_true")
@@ -72,12 +88,12 @@ def main():
     width, height = (int(v) for v in a.size.lower().split("x"))
     if a.threads:
         torch.set_num_threads(a.threads)
-    models = load_reference(a.ref)
+    refs = {k: os.path.abspath(v) for k, v in (("zh320", a.ref), ("fast_seg", a.fastseg_ref), ("smp", a.smp_ref)) if v}
     names = NAMES if a.all else [a.model]
     results = []
     for name in names:
         torch.manual_seed(0)
-        model = build(models, name)
+        model = build(refs, name, a.encoder)
         params = sum(t.numel() for t in model.parameters())
         ms, fps = measure(model, a.batch, width, height, a.dtype, a.channels_last, a.warmup, a.min_seconds)
         r = {"model": name, "size": f"{width}x{height}", "batch": a.batch, "dtype": a.dtype,
