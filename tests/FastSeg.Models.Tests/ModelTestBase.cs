@@ -120,7 +120,7 @@ public abstract class ModelTestBase
     [Fact]
     public void StateDictRoundTripsThroughAPthFile()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"fastseg-{ModelName}-{Guid.NewGuid():N}.pth");
+        var path = Path.Combine(Path.GetTempPath(), $"fastseg-{ModelName.Replace('/', '-')}-{Guid.NewGuid():N}.pth"); // "source/name" models
         try
         {
             using var source = Create();
