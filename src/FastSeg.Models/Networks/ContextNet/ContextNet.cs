@@ -81,7 +81,7 @@ internal sealed class ContextNetLowResBranch : Module<Tensor, Tensor>
         {
             for (int i = 0; i < n; i++)
             {
-                bottlenecks.append(new ContextNetInvertedResidual(channels, c, i == 0 ? s : 1, t, act));
+                bottlenecks.append(new InvertedResidual(channels, c, i == 0 ? s : 1, t, act));
                 channels = c;
             }
         }
@@ -125,34 +125,5 @@ internal sealed class ContextNetFeatureFusion : Module<Tensor, Tensor, Tensor>
         var c = functional.interpolate(context, detail.shape[2..], mode: InterpolationMode.Bilinear, align_corners: true);
         c = branch_4_conv.call(c);
         return act.call(d + c).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>
-/// MobileNetV2 inverted residual as ContextNet's reference writes it: 1×1 expansion (PWConvBNAct, with bias, present
-/// even at expansion 1), depthwise 3×3 with the stride, 1×1 projection (ConvBNAct, no activation); residual when the
-/// stride is 1 and the channels do not change.
-/// </summary>
-internal sealed class ContextNetInvertedResidual : Module<Tensor, Tensor>
-{
-    private readonly Sequential conv;
-    private readonly bool useResidual;
-
-    public ContextNetInvertedResidual(long inChannels, long outChannels, long stride, long expandRatio, string act) : base("InvertedResidual")
-    {
-        long hid = inChannels * expandRatio;
-        useResidual = stride == 1 && inChannels == outChannels;
-        conv = Sequential(
-            ConvBlocks.PWConvBNAct(inChannels, hid, act: act),
-            ConvBlocks.DWConvBNAct(hid, hid, 3, stride, act: act),
-            ConvBlocks.ConvBNAct(hid, outChannels, 1, act: "none"));
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor input)
-    {
-        if (!useResidual) return conv.call(input);
-        using var y = conv.call(input);
-        return input + y;
     }
 }

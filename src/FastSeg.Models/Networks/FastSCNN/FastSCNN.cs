@@ -64,7 +64,7 @@ internal sealed class FastSCNNGlobalFeatureExtractor : Module<Tensor, Tensor>
         {
             for (int i = 0; i < n; i++)
             {
-                bottlenecks.append(new FastSCNNInvertedResidual(inChannels, c, i == 0 ? s : 1, t, act));
+                bottlenecks.append(new InvertedResidual(inChannels, c, i == 0 ? s : 1, t, act));
                 inChannels = c;
             }
         }
@@ -106,33 +106,5 @@ internal sealed class FastSCNNFeatureFusion : Module<Tensor, Tensor, Tensor>
         var l = functional.interpolate(lower, higher.shape[2..], mode: InterpolationMode.Bilinear, align_corners: true);
         l = lower_res_conv.call(l);
         return non_linear.call(h + l).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>
-/// MobileNetV2 inverted residual as the reference writes it: 1×1 expansion (PWConvBNAct, with bias), depthwise 3×3
-/// with the stride, 1×1 projection without activation; residual when stride 1 and in = out.
-/// </summary>
-internal sealed class FastSCNNInvertedResidual : Module<Tensor, Tensor>
-{
-    private readonly Sequential conv;
-    private readonly bool useResidual;
-
-    public FastSCNNInvertedResidual(long inChannels, long outChannels, long stride, long expandRatio, string act) : base("InvertedResidual")
-    {
-        long hid = inChannels * expandRatio;
-        useResidual = stride == 1 && inChannels == outChannels;
-        conv = Sequential(
-            ConvBlocks.PWConvBNAct(inChannels, hid, act: act),
-            ConvBlocks.DWConvBNAct(hid, hid, 3, stride, act: act),
-            ConvBlocks.ConvBNAct(hid, outChannels, 1, act: "none"));
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor input)
-    {
-        if (!useResidual) return conv.call(input);
-        using var y = conv.call(input);
-        return input + y;
     }
 }
