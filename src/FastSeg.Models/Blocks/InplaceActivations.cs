@@ -2,7 +2,7 @@ namespace FastSeg.Models.Blocks;
 
 /// <summary>
 /// The <c>act_type</c> values of networks whose reference creates some activations with PyTorch's <c>inplace=True</c>
-/// flag (ESNet, FDDWNet, FPENet, MiniNetv2): PReLU, GELU, Sigmoid, Softmax and Tanh do not take that flag, so the reference's
+/// flag (CANet, ESNet, FANet, FDDWNet, FPENet, MiniNetv2): PReLU, GELU, Sigmoid, Softmax and Tanh do not take that flag, so the reference's
 /// constructor fails for them, and 'glu' halves the channels. What remains: relu, relu6, leakyrelu, celu, elu,
 /// hardswish, hardtanh, selu, silu and none (PyTorch's Identity ignores the flag).
 /// </summary>

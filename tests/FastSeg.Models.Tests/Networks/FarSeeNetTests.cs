@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class FarSeeNetTests : ModelTestBase
+{
+    protected override string ModelName => "farseenet";
+}

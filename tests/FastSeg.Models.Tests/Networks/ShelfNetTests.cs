@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class ShelfNetTests : ModelTestBase
+{
+    protected override string ModelName => "shelfnet";
+}
