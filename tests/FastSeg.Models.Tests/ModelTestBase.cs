@@ -166,6 +166,21 @@ public class ModelZooTests
         Assert.True(untested.Count == 0, "networks without a test class: " + string.Join(", ", untested));
     }
 
+    /// <summary>zh320's model_hub (models/__init__.py of the reference), all 37 of them, under the same names.</summary>
+    [Fact]
+    public void EveryNetworkOfZh320IsRegisteredUnderItsReferenceName()
+    {
+        string[] zh320 =
+        {
+            "adscnet", "aglnet", "bisenetv1", "bisenetv2", "canet", "cfpnet", "cgnet", "contextnet", "dabnet", "ddrnet", "dfanet",
+            "edanet", "enet", "erfnet", "esnet", "espnet", "espnetv2", "fanet", "farseenet", "fastscnn", "fddwnet", "fpenet",
+            "fssnet", "icnet", "lednet", "linknet", "litehrnet", "liteseg", "mininet", "mininetv2", "ppliteseg", "regseg",
+            "segnet", "shelfnet", "sqnet", "stdc", "swiftnet",
+        };
+        Assert.Equal(37, zh320.Length);
+        Assert.Equal(zh320, ModelZoo.List().Where(i => i.Source == "zh320").Select(i => i.Name).Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void UnknownNamesAndOptionsListTheValidChoices()
     {
