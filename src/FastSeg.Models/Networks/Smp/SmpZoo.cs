@@ -9,6 +9,14 @@ namespace FastSeg.Models.Networks;
 /// "fpn", "linknet", "manet", "pan", "pspnet", "unet" or "unetpp" is the zoo network "smp/&lt;decoder&gt;", and the
 /// encoder is that network's encoder (resnet18 ... resnet152 here).
 /// </summary>
+/// <remarks>
+/// Each network's default encoder is SMP's default, resnet34, and its <see cref="ModelInfo.ReferenceParameters"/> is
+/// SMP's count for it (19 classes). zh320 publishes figures only for ResNet-18 encoders (parameters 15.90 M
+/// DeepLabV3, 12.33 M DeepLabV3+, 13.05 M FPN, 11.66 M LinkNet, 21.68 M MA-Net, 11.37 M PAN, 11.41 M PSPNet,
+/// 14.33 M U-Net, 15.97 M U-Net++; the zoo's ResNet-18 counts round to these), so
+/// <see cref="ModelInfo.ReferenceMIoU"/> and <see cref="ModelInfo.ReferenceFps"/> stay unset: they would describe
+/// another encoder than the default.
+/// </remarks>
 public static class SmpZoo
 {
     /// <summary>The zoo's prefix for SMP networks.</summary>
