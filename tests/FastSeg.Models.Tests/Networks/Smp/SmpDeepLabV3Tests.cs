@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class SmpDeepLabV3Tests : ModelTestBase
+{
+    protected override string ModelName => "smp/deeplabv3";
+}

@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class SmpFpnTests : ModelTestBase
+{
+    protected override string ModelName => "smp/fpn";
+}

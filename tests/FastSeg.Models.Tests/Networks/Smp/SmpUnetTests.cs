@@ -1,0 +1,6 @@
+namespace FastSeg.Models.Tests.Networks;
+
+public class SmpUnetTests : ModelTestBase
+{
+    protected override string ModelName => "smp/unet";
+}
