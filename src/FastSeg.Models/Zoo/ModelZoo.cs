@@ -80,13 +80,9 @@ public static class ModelZoo
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!string.Equals(model, "smp", StringComparison.OrdinalIgnoreCase)) return model;
-        var decoders = Registry.Value.Keys.Where(k => k.StartsWith("smp/", StringComparison.Ordinal)).Select(k => k[4..]).ToList();
         if (string.IsNullOrEmpty(decoder))
-            throw new ArgumentException($"model 'smp' needs a decoder; valid decoders: {string.Join(", ", decoders)}", nameof(decoder));
-        var name = "smp/" + decoder.ToLowerInvariant();
-        if (!Registry.Value.ContainsKey(name))
-            throw new ArgumentException($"unknown smp decoder '{decoder}'; valid decoders: {string.Join(", ", decoders)}", nameof(decoder));
-        return name;
+            throw new ArgumentException($"model 'smp' needs a decoder; valid decoders: {string.Join(", ", Networks.SmpZoo.Decoders)}", nameof(decoder));
+        return Networks.SmpZoo.ModelName(decoder);
     }
 
     /// <summary>Starts a fluent description of the network <paramref name="name"/>.</summary>
