@@ -21,13 +21,14 @@ public static class DeterministicFill
             if (!is_floating_point(t.dtype)) continue;
             var shape = t.shape;
             long n = t.numel();
-            // Computed with libtorch in float64 (vectorised), the same arithmetic as the Python side.
-            var b = (arange(0, n, dtype: ScalarType.Float64) * 0.37 + (1.91 * index + 0.5)).sin();
+            // Computed with libtorch in float64 (vectorised), the same arithmetic as the Python side, in the same order
+            // ((0.37 j + 1.91 i) + 0.5, then (b · 1.5) / √…): float64 fixtures of chaotic networks see a 1-ulp difference.
+            var b = (arange(0, n, dtype: ScalarType.Float64) * 0.37 + 1.91 * index + 0.5).sin();
             Tensor v;
             if (key.EndsWith("running_var", StringComparison.Ordinal)) v = b * b * 0.5 + 0.75;
             else if (key.EndsWith("running_mean", StringComparison.Ordinal)) v = b * 0.1;
             else if (shape.Length <= 1) v = key.EndsWith("weight", StringComparison.Ordinal) ? b * 0.1 + 1 : b * 0.1;
-            else v = b * (1.5 / Math.Sqrt((double)n / shape[0]));
+            else v = b * 1.5 / Math.Sqrt((double)n / shape[0]);
             t.copy_(v.reshape(shape).to(t.dtype));
         }
     }
