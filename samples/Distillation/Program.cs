@@ -1,19 +1,23 @@
-// Knowledge distillation on generated road scenes. Writes a small synthetic Cityscapes tree, trains a teacher network
-// on it for a few epochs (or loads one with --teacher), then trains a smaller student with the Trainer and a
-// DistillationHook: the student's loss is OHEM cross-entropy on the labels plus T²·KL(teacher ‖ student) at T = 4
-// (or the mean squared error between the logits with --kd mse). Prints, before and after, the student's validation
-// mIoU and how often its per-pixel argmax agrees with the teacher's. With --baseline the same student is also trained
-// without the teacher, to see what the distillation term adds. A minute or two on 2 idle cores with the defaults.
+// Knowledge distillation on generated road scenes, zh320's way: the teacher is a segmentation_models.pytorch
+// DeepLabV3+ (teacher_model = smp, teacher_decoder = deeplabv3p; ResNet-18 encoder by default, ResNet-101 as in zh320
+// with --teacher-encoder resnet101 when time allows). Writes a small synthetic Cityscapes tree, trains the teacher on
+// it (or loads one with --teacher), then trains a small real-time student with the Trainer and a DistillationHook: the
+// student's loss is OHEM cross-entropy on the labels plus T²·KL(teacher ‖ student) at T = 4 (or the mean squared error
+// between the logits with --kd mse). The same student is also trained without the teacher (same recipe and seed), and
+// the teacher, the distilled student and the student alone are printed side by side. Several minutes on 2 idle cores
+// with the defaults (the teacher's training dominates; --teacher PATH skips it on later runs).
 //
 //   dotnet run --project samples/Distillation -c Release [-- options]
 //
 // Options (defaults in brackets):
 //   --out DIR                where data, logs and teacher.pth go [$TMP/fastseg-distillation-demo]
-//   --teacher-model NAME     teacher network [ddrnet]        --student-model NAME   student network [fastscnn]
+//   --teacher-model NAME     teacher network: a zoo name, or smp with --teacher-decoder [smp]
+//   --teacher-decoder NAME   SMP decoder [deeplabv3p]        --teacher-encoder NAME  teacher encoder [smp: resnet18]
+//   --student-model NAME     student network [fastscnn]
 //   --teacher PATH           load the teacher's weights (.pth state dict or trainer checkpoint) instead of training it
 //   --teacher-epochs N [60]  --student-epochs N [20]          --images N   synthetic training scenes [16]
 //   --kd kl|mse [kl]         --temperature T [4]              --kd-coef C  distillation loss coefficient [1]
-//   --baseline               also train the student without distillation, same recipe and seed
+//   --no-baseline            skip training the student without distillation
 using System.Diagnostics;
 using System.Globalization;
 using FastSeg.Data;
@@ -38,15 +42,17 @@ var clock = Stopwatch.StartNew();
 
 // ---- 1. the teacher --------------------------------------------------------------------------------------------------
 manual_seed(1);
-using var teacherNet = ModelZoo.Create(settings.TeacherModel, numClasses: 19);
+// The zh320 naming (smp + decoder) resolves to the zoo's smp/<decoder>; TeacherFactory does the same from trainer options.
+var teacherEncoder = settings.TeacherEncoder ?? (settings.TeacherModel == "smp" ? "resnet18" : null);
+using var teacherNet = ModelZoo.Create(ModelZoo.ResolveName(settings.TeacherModel, settings.TeacherDecoder), teacherEncoder, numClasses: 19);
 if (settings.TeacherPath is not null)
 {
     teacherNet.LoadWeights(settings.TeacherPath);
-    Console.WriteLine($"teacher {settings.TeacherModel}: loaded {settings.TeacherPath}");
+    Console.WriteLine($"teacher {teacherNet.Info!.Name}: loaded {settings.TeacherPath}");
 }
 else
 {
-    Console.WriteLine($"teacher {settings.TeacherModel} ({Parameters(teacherNet):N0} parameters): training {settings.TeacherEpochs} epochs");
+    Console.WriteLine($"teacher {teacherNet.Info!.Name} ({teacherNet.Options!.Encoder}, {Parameters(teacherNet):N0} parameters): training {settings.TeacherEpochs} epochs");
     var result = Train(settings, root, "teacher", teacherNet, settings.TeacherEpochs, hook: null);
     var saved = Path.Combine(settings.Output, "teacher.pth");
     teacherNet.SaveWeights(saved);
@@ -86,15 +92,16 @@ if (settings.Baseline)
 Console.WriteLine();
 Console.WriteLine(after.Report.ToString());
 Console.WriteLine();
-Console.WriteLine($"{"student",-22} {"mIoU",8} {"mIoU (present)",15} {"pixel acc.",11} {"agrees with teacher",20}");
-Row("before training", before);
-Row("after distillation", after);
-if (baseline is not null) Row("trained without KD", baseline);
+Console.WriteLine($"{"network",-32} {"mIoU",8} {"mIoU (present)",15} {"pixel acc.",11} {"agrees with teacher",20}");
+Row($"teacher {teacherNet.Info!.Name}", teacherEval);
+Row($"student {settings.StudentModel}, untrained", before);
+Row($"student {settings.StudentModel} with KD", after);
+if (baseline is not null) Row($"student {settings.StudentModel} alone", baseline);
 Console.WriteLine($"distillation: {distilled.Iterations} iterations in {distilled.Elapsed.TotalSeconds:F1} s " +
                   $"({distilled.ImagesPerSecond:F1} training images/s, teacher forward included); whole run {clock.Elapsed.TotalSeconds:F0} s");
 
 static void Row(string name, Evaluation e) =>
-    Console.WriteLine($"{name,-22} {Pct(e.Report.MeanIoU),8} {Pct(e.Report.MeanIoUPresent),15} {Pct(e.Report.PixelAccuracy),11} {Pct(e.Agreement),20}");
+    Console.WriteLine($"{name,-32} {Pct(e.Report.MeanIoU),8} {Pct(e.Report.MeanIoUPresent),15} {Pct(e.Report.PixelAccuracy),11} {Pct(e.Agreement),20}");
 
 static string Pct(double? v) => v is double d ? (100 * d).ToString("F2", CultureInfo.InvariantCulture) + "%" : "n/a";
 
@@ -164,13 +171,14 @@ static Evaluation Evaluate(SegmentationModel model, TeacherModel teacher, DataLo
 
 internal sealed record Evaluation(SegmentationReport Report, double Agreement);
 
-internal sealed record DemoSettings(string Output, string TeacherModel, string StudentModel, string? TeacherPath, int TeacherEpochs,
-    int StudentEpochs, int Images, DistillationLossType KdType, double Temperature, double KdCoefficient, bool Baseline)
+internal sealed record DemoSettings(string Output, string TeacherModel, string? TeacherDecoder, string? TeacherEncoder, string StudentModel,
+    string? TeacherPath, int TeacherEpochs, int StudentEpochs, int Images, DistillationLossType KdType, double Temperature,
+    double KdCoefficient, bool Baseline)
 {
     public static DemoSettings Parse(string[] args)
     {
-        var s = new DemoSettings(Path.Combine(Path.GetTempPath(), "fastseg-distillation-demo"), "ddrnet", "fastscnn", null, 60, 20, 16,
-            DistillationLossType.KlDiv, 4.0, 1.0, false);
+        var s = new DemoSettings(Path.Combine(Path.GetTempPath(), "fastseg-distillation-demo"), "smp", "deeplabv3p", null, "fastscnn",
+            null, 60, 20, 16, DistillationLossType.KlDiv, 4.0, 1.0, true);
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -180,6 +188,8 @@ internal sealed record DemoSettings(string Output, string TeacherModel, string S
             {
                 "--out" => s with { Output = Value() },
                 "--teacher-model" => s with { TeacherModel = Value() },
+                "--teacher-decoder" => s with { TeacherDecoder = Value() },
+                "--teacher-encoder" => s with { TeacherEncoder = Value() },
                 "--student-model" => s with { StudentModel = Value() },
                 "--teacher" => s with { TeacherPath = Value() },
                 "--teacher-epochs" => s with { TeacherEpochs = Int() },
@@ -197,6 +207,7 @@ internal sealed record DemoSettings(string Output, string TeacherModel, string S
                 "--temperature" => s with { Temperature = Number() },
                 "--kd-coef" => s with { KdCoefficient = Number() },
                 "--baseline" => s with { Baseline = true },
+                "--no-baseline" => s with { Baseline = false },
                 _ => throw new ArgumentException($"unknown option '{args[i]}' (see the comment at the top of samples/Distillation/Program.cs)"),
             };
         }

@@ -56,6 +56,27 @@ public sealed class TeacherFactoryTests : IDisposable
         Assert.Contains("missing", e.Message);
     }
 
+    /// <summary>zh320's naming: model = smp with encoder and decoder, for the student and for the teacher.</summary>
+    [Fact]
+    public void SmpNetworksAreNamedTheZh320Way()
+    {
+        using (var student = new TrainerOptions { Model = "smp", Encoder = "resnet18", Decoder = "deeplabv3p", NumClasses = 7 }.CreateModel())
+        {
+            Assert.Equal("smp/deeplabv3p", student.Info!.Name);
+            Assert.Equal("resnet18", student.Options!.Encoder);
+            Assert.Equal(7, student.NumClasses);
+        }
+        var options = new TrainerOptions { TeacherModel = "smp", TeacherEncoder = "resnet18", TeacherDecoder = "fpn", NumClasses = 5 };
+        using (var teacher = TeacherFactory.CreateNetwork(options))
+            Assert.Equal(("smp/fpn", "resnet18", 5), (teacher.Info!.Name, teacher.Options!.Encoder, teacher.NumClasses));
+        var badDecoder = Assert.Throws<TrainerOptionException>(() => new TrainerOptions { Model = "smp", Decoder = "segformer" }.CreateModel());
+        Assert.Equal("decoder", badDecoder.Option);
+        Assert.Contains("deeplabv3p", badDecoder.Message);
+        var badEncoder = Assert.Throws<TrainerOptionException>(() => TeacherFactory.CreateNetwork(options with { TeacherEncoder = "vgg16" }));
+        Assert.Equal("teacher_encoder", badEncoder.Option);
+        Assert.Contains("resnet101", badEncoder.Message);
+    }
+
     [Fact]
     public void UnknownTeachersAndMissingCheckpointsNameTheOption()
     {
