@@ -160,6 +160,16 @@ public sealed class WeightsDownloader
             File.Move(part, target, overwrite: true);
             DeleteQuietly(part + ".validator");
         }
+        catch
+        {
+            // Nothing received (unreachable server, say): leave no empty temporary behind.
+            if (File.Exists(part) && new FileInfo(part).Length == 0)
+            {
+                DeleteQuietly(part);
+                DeleteQuietly(part + ".validator");
+            }
+            throw;
+        }
         finally
         {
             if (fileLock is null)
