@@ -139,6 +139,17 @@ public sealed class PretrainedWeightsCommandTests : IDisposable
     }
 
     [Fact]
+    public void DescribeNamesThePublishedWeights()
+    {
+        var (code, stdout, stderr) = Run("models", "describe", "ppliteseg");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("weights:      --weights cityscapes --encoder stdc1: cityscapes, 72.49 mIoU, https://github.com/zh320/", stdout);
+        Assert.Contains("weights:      --weights cityscapes --encoder stdc2: cityscapes, 74.37 mIoU", stdout);
+        var linknet = Run("models", "describe", "linknet");
+        Assert.Contains("encoder:      encoder_weights=imagenet (https://download.pytorch.org/models/resnet18-f37072fd.pth)", linknet.Stdout);
+    }
+
+    [Fact]
     public void TheTrainersWeightsOptionLoadsAFileAndRejectsOneThatDoesNotFit()
     {
         string data = Path.Combine(_root, "data");
