@@ -54,6 +54,8 @@ public sealed class PretrainedWeightsCommandTests : IDisposable
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var proxy in new[] { "http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY" })
+            start.Environment.Remove(proxy); // loopback only: a proxy of the machine running the tests must not be asked
         foreach (var (k, v) in environment) start.Environment[k] = v;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -115,6 +117,26 @@ public sealed class PretrainedWeightsCommandTests : IDisposable
         Assert.Equal("", stderr);
         Assert.Contains($"{place}: enet, 19 classes", stdout);
         Assert.True(File.Exists(Path.Combine(_root, "predicted", "frame_trainIds.png")));
+    }
+
+    [Fact]
+    public void PredictDownloadsFromTheMirrorAndReportsProgressOnStderr()
+    {
+        var bytes = File.ReadAllBytes(EnetPath);
+        using var server = new FastSeg.Models.Tests.LoopbackHttpServer(r => r.Path == "/zh320/v1.0/enet.pth"
+            ? FastSeg.Models.Tests.LoopbackHttpServer.File(r, bytes)
+            : new FastSeg.Models.Tests.LoopbackResponse(404, []));
+        string cache = Path.Combine(_root, "cache");
+        var downloader = new WeightsDownloader(cache, server.BaseUrl, new HttpClient(new SocketsHttpHandler { UseProxy = false }));
+        var (code, stdout, stderr) = Predict("cityscapes", "enet", downloader);
+        Assert.True(code == 0, stderr);
+        string place = Path.Combine(cache, "zh320", "v1.0", "enet.pth");
+        var lines = stderr.TrimEnd().Split('\n').Select(l => l.TrimEnd()).ToArray();
+        Assert.Equal($"fastseg: downloading {server.BaseUrl}/zh320/v1.0/enet.pth to {place}", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith("fastseg:   100% (", StringComparison.Ordinal));
+        Assert.StartsWith("fastseg: downloaded ", lines[^1]);
+        Assert.Contains($"{place}: enet, 19 classes", stdout);
+        Assert.Equal(bytes, File.ReadAllBytes(place));
     }
 
     [Fact]

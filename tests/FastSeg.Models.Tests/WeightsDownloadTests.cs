@@ -41,6 +41,11 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
     private const string EnetPath = "/zh320/v1.0/enet.pth";
     private readonly EnetCheckpointFixture _f;
 
+    // Loopback needs no proxy, whatever the machine's proxy variables say.
+    private static readonly HttpClient Direct = new(new SocketsHttpHandler { UseProxy = false });
+
+    private static WeightsDownloader Downloader(string cache, string mirror) => new(cache, mirror, Direct);
+
     public WeightsDownloadTests(EnetCheckpointFixture fixture) => _f = fixture;
 
     private sealed class Recorder : IProgress<DownloadProgress>
@@ -79,7 +84,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
     {
         using var server = new LoopbackHttpServer(r => r.Path == EnetPath ? LoopbackHttpServer.File(r, _f.Bytes) : new LoopbackResponse(404, []));
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, server.BaseUrl);
+        var downloader = Downloader(cache, server.BaseUrl);
         var progress = new Recorder();
         using (var model = BuildEnet(downloader, progress)) AssertHoldsTheServedWeights(model);
 
@@ -100,7 +105,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
     public void AFilePlacedByHandIsUsedWithoutTheNetwork()
     {
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, $"http://127.0.0.1:{LoopbackHttpServer.ClosedPort()}");
+        var downloader = Downloader(cache, $"http://127.0.0.1:{LoopbackHttpServer.ClosedPort()}");
         string place = downloader.CachePath("zh320/v1.0/enet.pth");
         Directory.CreateDirectory(Path.GetDirectoryName(place)!);
         File.Copy(_f.Path, place);
@@ -117,7 +122,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
             ? LoopbackHttpServer.File(r, _f.Bytes, sendBytes: half)
             : LoopbackHttpServer.File(r, _f.Bytes));
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, server.BaseUrl);
+        var downloader = Downloader(cache, server.BaseUrl);
         string target = downloader.CachePath("zh320/v1.0/enet.pth");
 
         var e = Assert.Throws<WeightsDownloadException>(() => BuildEnet(downloader));
@@ -141,7 +146,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
             ? LoopbackHttpServer.File(r, _f.Bytes, sendBytes: 1000)
             : LoopbackHttpServer.File(r, _f.Bytes, ranges: false));
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, server.BaseUrl);
+        var downloader = Downloader(cache, server.BaseUrl);
         Assert.Throws<WeightsDownloadException>(() => BuildEnet(downloader));
         using (var model = BuildEnet(downloader)) AssertHoldsTheServedWeights(model);
         Assert.Equal(_f.Bytes, File.ReadAllBytes(downloader.CachePath("zh320/v1.0/enet.pth")));
@@ -156,7 +161,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
             ? LoopbackHttpServer.File(r, _f.Bytes, etag: null, sendBytes: 1000)
             : LoopbackHttpServer.File(r, _f.Bytes, etag: null));
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, server.BaseUrl);
+        var downloader = Downloader(cache, server.BaseUrl);
         var e = Assert.Throws<WeightsDownloadException>(() => BuildEnet(downloader));
         Assert.Contains("starts it over", e.Message);
         Assert.Empty(CachedFiles(cache));
@@ -175,7 +180,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
             ? LoopbackHttpServer.File(r, bytes)
             : new LoopbackResponse(404, []));
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, server.BaseUrl);
+        var downloader = Downloader(cache, server.BaseUrl);
         var e = Assert.Throws<WeightsDownloadException>(() => ModelZoo.Model("linknet").WithPretrainedEncoder("imagenet").WithDownloader(downloader).Build());
         AssertOneLine(e.Message, server.BaseUrl + "/torchvision/resnet18-f37072fd.pth", "SHA-256", "does not start with f37072fd",
             downloader.CachePath("torchvision/resnet18-f37072fd.pth"));
@@ -195,7 +200,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
         var page = "\n<!DOCTYPE html><html><body>Rate limit exceeded</body></html>"u8.ToArray();
         using var server = new LoopbackHttpServer(_ => new LoopbackResponse(200, page) { Headers = { ["Content-Type"] = contentType, ["ETag"] = "\"p\"" } });
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, server.BaseUrl);
+        var downloader = Downloader(cache, server.BaseUrl);
         var e = Assert.Throws<WeightsDownloadException>(() => BuildEnet(downloader));
         AssertOneLine(e.Message, server.BaseUrl + EnetPath, "web page", downloader.CachePath("zh320/v1.0/enet.pth"));
         Assert.Empty(CachedFiles(cache));
@@ -206,7 +211,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
     {
         using var server = new LoopbackHttpServer(_ => new LoopbackResponse(404, "Not Found"u8.ToArray()) { Headers = { ["Content-Type"] = "text/plain" } });
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, server.BaseUrl);
+        var downloader = Downloader(cache, server.BaseUrl);
         var e = Assert.Throws<WeightsDownloadException>(() => BuildEnet(downloader));
         AssertOneLine(e.Message, server.BaseUrl + EnetPath, "HTTP 404 (Not Found)", downloader.CachePath("zh320/v1.0/enet.pth"));
         Assert.Empty(CachedFiles(cache));
@@ -218,7 +223,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
         var broken = _f.Bytes[..4].Concat(new byte[5000]).ToArray(); // a zip's signature, then nothing a reader accepts
         using var server = new LoopbackHttpServer(r => LoopbackHttpServer.File(r, broken));
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, server.BaseUrl);
+        var downloader = Downloader(cache, server.BaseUrl);
         var e = Assert.Throws<WeightsDownloadException>(() => BuildEnet(downloader));
         AssertOneLine(e.Message, "not usable", downloader.CachePath("zh320/v1.0/enet.pth"));
         Assert.Empty(CachedFiles(cache));
@@ -229,7 +234,7 @@ public class WeightsDownloadTests : IClassFixture<EnetCheckpointFixture>
     {
         string mirror = $"http://127.0.0.1:{LoopbackHttpServer.ClosedPort()}";
         string cache = _f.NewCache();
-        var downloader = new WeightsDownloader(cache, mirror);
+        var downloader = Downloader(cache, mirror);
         var e = Assert.Throws<WeightsDownloadException>(() => ModelZoo.Model("ddrnet").WithPretrained().WithDownloader(downloader).Build());
         string target = Path.Combine(cache, "zh320", "v1.0", "ddrnet-23-slim.pth");
         AssertOneLine(e.Message, mirror + "/zh320/v1.0/ddrnet-23-slim.pth", "connection refused", "placed by hand at " + target);
