@@ -86,8 +86,17 @@ public sealed record TrainerOptions
     [OptionName("encoder")] public string? Encoder { get; init; }
     /// <summary>Decoder of an SMP network (<c>model = "smp"</c>): deeplabv3, deeplabv3p, fpn, linknet, manet, pan, pspnet, unet, unetpp.</summary>
     [OptionName("decoder")] public string? Decoder { get; init; }
-    /// <summary>Pretrained encoder weights of the reference's 'smp' models; accepted and unused.</summary>
-    [OptionName("encoder_weights")] public string? EncoderWeights { get; init; } = "imagenet";
+    /// <summary>
+    /// ImageNet weights for the network's encoder (ResNet-18 to 152, MobileNetV2): "imagenet" (torchvision's, fetched
+    /// into the weights cache on first use) or null. The reference always starts those encoders from ImageNet; the
+    /// default here is null so that training downloads nothing unless asked.
+    /// </summary>
+    [OptionName("encoder_weights")] public string? EncoderWeights { get; init; }
+    /// <summary>
+    /// Initial weights of the whole network: a published tag of it ("cityscapes", fetched into the weights cache) or a
+    /// .pth file. Head weights the run does not train are skipped; a resumed checkpoint replaces them. Not in the reference.
+    /// </summary>
+    [OptionName("weights")] public string? Weights { get; init; }
 
     // ---- detail head (STDC) ----
     /// <summary>Train STDC's detail head with the detail loss.</summary>
@@ -497,6 +506,10 @@ public sealed record TrainerOptions
         Require(Dataset.Equals("cityscapes", StringComparison.OrdinalIgnoreCase), "dataset",
             $"the trainer builds only cityscapes; got '{Dataset}' (pass datasets to the Trainer for other layouts)");
         Require(KdLossType is "kl_div" or "mse", "kd_loss_type", $"must be one of kl_div, mse; got '{KdLossType}'");
+        Require(EncoderWeights is null || EncoderWeights.Equals("imagenet", StringComparison.OrdinalIgnoreCase), "encoder_weights",
+            $"must be imagenet or none; got '{EncoderWeights}'");
+        Require(EncoderWeights is null || Weights is null, "encoder_weights",
+            "cannot be combined with weights (the whole network's weights replace the encoder's)");
     }
 }
 

@@ -194,6 +194,11 @@ internal static class ModelsCommands
         stdout.WriteLine($"  state dict:   {sd.Count} entries");
         if (info.ReferenceMIoU is not null)
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  reference:    {info.ReferenceMIoU:F2} mIoU (Cityscapes val), {info.ReferenceFps:F0} FPS (RTX 2080)"));
+        foreach (var w in PretrainedWeights.For(info.Name))
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  weights:      --weights {w.Tag}{(w.Encoder is null ? "" : $" --encoder {w.Encoder}")}: {w.Dataset}, {w.MIoU:F2} mIoU, {w.Url}"));
+        if (PretrainedWeights.Encoders.FirstOrDefault(e => e.Encoder == model.Options.Encoder) is { } imagenet)
+            stdout.WriteLine($"  encoder:      encoder_weights={imagenet.Tag} ({imagenet.Url})");
         return 0;
     }
 

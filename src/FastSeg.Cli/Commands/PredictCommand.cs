@@ -4,6 +4,8 @@ using System.Globalization;
 using FastSeg.Data;
 using FastSeg.Models;
 using FastSeg.Models.Inference;
+using FastSeg.Models.Zoo;
+using FastSeg.Cli.Rendering;
 using static FastSeg.Torch.torch;
 
 namespace FastSeg.Cli.Commands;
@@ -20,8 +22,14 @@ internal sealed record PredictSettings
     /// </summary>
     public required string OutputDir { get; init; }
 
-    /// <summary>The weights: a trainer checkpoint (last.pth, best.pth) or a state dict saved by PyTorch or FastSeg.</summary>
+    /// <summary>
+    /// The weights: a trainer checkpoint (last.pth, best.pth) or a state dict saved by PyTorch or FastSeg, or a tag of
+    /// published weights of <see cref="Model"/> (e.g. "cityscapes"), fetched into the weights cache on first use.
+    /// </summary>
     public required string Checkpoint { get; init; }
+
+    /// <summary>Where published weights are cached and read from; null for the environment's (FASTSEG_HOME, FASTSEG_WEIGHTS_URL).</summary>
+    public FastSeg.Models.Zoo.WeightsDownloader? Downloader { get; init; }
 
     /// <summary>Zoo network name; null takes the one the checkpoint's trainer config records.</summary>
     public string? Model { get; init; }
@@ -66,7 +74,12 @@ internal static class PredictCommand
     {
         var input = new Argument<string>("INPUT") { Description = "an image, or a folder searched recursively for images" };
         var output = new Option<string>("--output", "-o") { Description = "output folder for {name}_trainIds.png, {name}_color.png, {name}_overlay.png", Required = true };
-        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "weights: a trainer checkpoint (best.pth, last.pth) or a state dict (.pth)", Required = true };
+        var checkpoint = new Option<string>("--checkpoint", "-c", "--weights")
+        {
+            Description = "weights: a trainer checkpoint (best.pth, last.pth), a state dict (.pth), or a published tag of --model " +
+                          "such as 'cityscapes' (downloaded into $FASTSEG_HOME/weights or ~/.cache/fastseg/weights on first use)",
+            Required = true,
+        };
         var model = Options.Text("--model", "zoo network (default: the one the checkpoint's training config names)", "NAME");
         var encoder = Options.Text("--encoder", "encoder or variant (default: the checkpoint's, else the network's)", "NAME");
         var classes = Options.OptionalInt("--classes", "class count (default: from the checkpoint)");
@@ -147,9 +160,18 @@ internal static class PredictCommand
     private static int Predict(PredictSettings s, List<(string Path, string RelativeFolder)> inputs, Palette? palette,
         TextWriter stdout, TextWriter stderr)
     {
-
-        using var checkpoint = ModelCheckpoint.Read(s.Checkpoint);
-        using var model = checkpoint.CreateModel(s.Model, s.Encoder, s.NumClasses);
+        string weightsPath = s.Checkpoint;
+        string? encoder = s.Encoder;
+        if (!PretrainedWeights.LooksLikePath(s.Checkpoint))
+        {
+            if (s.Model is null)
+                throw new ArgumentException($"'{s.Checkpoint}' names published weights (or is a missing file): give the network with --model NAME");
+            var entry = PretrainedWeights.Find(s.Model, s.Encoder, s.Checkpoint);
+            weightsPath = PretrainedWeights.Fetch(entry, s.Downloader ?? WeightsDownloader.FromEnvironment(), new DownloadProgressWriter(stderr));
+            encoder = entry.Encoder ?? encoder;
+        }
+        using var checkpoint = ModelCheckpoint.Read(weightsPath);
+        using var model = checkpoint.CreateModel(s.Model, encoder, s.NumClasses);
         if (model.NumClasses > Palette.MaxColors)
             throw new ArgumentException($"{model.Info?.Name} has {model.NumClasses} classes; class ids above 255 do not fit the 8-bit class-id PNG");
         if (palette is not null && palette.Count < model.NumClasses)

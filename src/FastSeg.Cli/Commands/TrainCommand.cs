@@ -54,7 +54,12 @@ internal static class TrainCommand
     public static Command BuildVal(TextWriter stdout, TextWriter stderr)
     {
         var config = Options.Text("--config", "JSON file of training options (dataset, model, classes)", "FILE");
-        var checkpoint = Options.Text("--checkpoint", "weights to evaluate: a trainer checkpoint (last.pth/best.pth) or a state dict (default: {save_dir}/best.pth, else last.pth)", "FILE");
+        var checkpoint = new Option<string?>("--checkpoint", "--weights")
+        {
+            Description = "weights to evaluate: a trainer checkpoint (last.pth/best.pth), a state dict, or a published tag of the model such as " +
+                          "'cityscapes' (default: {save_dir}/best.pth, else last.pth)",
+            HelpName = "FILE|TAG",
+        };
         var command = new Command("val", "evaluate a checkpoint on the validation split: per-class IoU, mIoU, pixel accuracy. " +
                                          "Training options as for train: --config, then key=value or --key value overrides")
         {
@@ -64,7 +69,7 @@ internal static class TrainCommand
         command.SetAction(parse =>
         {
             var tokens = parse.UnmatchedTokens.ToArray();
-            return Validate(parse.GetValue(config), parse.GetValue(checkpoint), tokens, stdout);
+            return Validate(parse.GetValue(config), parse.GetValue(checkpoint), tokens, stdout, stderr);
         });
         return command;
     }
@@ -100,6 +105,7 @@ internal static class TrainCommand
         {
             IGradientSync? sync = run.IsDistributed ? run.Sync : null;
             bool main = run.IsMain;
+            PrefetchWeights(options, main ? stderr : null);
             var console = ConsoleRendering.For(main ? stdout : TextWriter.Null);
             var renderer = new TrainingProgressRenderer(console, every);
             using var teacher = options.KdTraining ? TeacherFactory.Create(options) : null;
@@ -126,6 +132,33 @@ internal static class TrainCommand
                 $"{result.Iterations} iterations in {result.Elapsed.TotalSeconds:F1} s ({result.ImagesPerSecond:F1} training images/s)"));
             if (options.SaveCheckpoints) console.WriteLine($"checkpoints: {Path.GetFullPath(options.SaveDir)}");
             return 0;
+        }
+    }
+
+    // Published weights (weights=TAG, encoder_weights=imagenet) are fetched here, with progress on the error stream, so
+    // that the trainer finds them in the cache; other ranks wait for rank 0's download through the cache's lock.
+    private static void PrefetchWeights(TrainerOptions options, TextWriter? progressOut)
+    {
+        if (options.Model is null || (options.Weights is null && options.EncoderWeights is null)) return;
+        if (options.Weights is { } w && PretrainedWeights.LooksLikePath(w)) return;
+        string name = ModelZoo.ResolveName(options.Model, options.Decoder);
+        var downloader = WeightsDownloader.FromEnvironment();
+        var progress = progressOut is null ? null : new DownloadProgressWriter(progressOut);
+        try
+        {
+            if (options.Weights is { } tag)
+            {
+                PretrainedWeights.ResolvePath(name, options.Encoder, tag, downloader, progress);
+                return;
+            }
+            string? encoder = options.Encoder?.ToLowerInvariant() ?? ModelZoo.Describe(name).DefaultEncoder;
+            var entry = PretrainedWeights.Encoders.FirstOrDefault(e => e.Encoder == encoder
+                                                                       && string.Equals(e.Tag, options.EncoderWeights, StringComparison.OrdinalIgnoreCase));
+            if (entry is not null) PretrainedWeights.Fetch(entry, downloader, progress);
+        }
+        catch (ArgumentException e) when (e is not TrainerOptionException)
+        {
+            throw new TrainerOptionException(options.Weights is null ? "encoder_weights" : "weights", e.Message);
         }
     }
 
@@ -168,20 +201,33 @@ internal static class TrainCommand
         _ => throw new TrainerOptionException("kd_loss_type", $"must be kl_div or mse, got '{name}'"),
     };
 
-    private static int Validate(string? configPath, string? checkpoint, string[] overrides, TextWriter stdout)
+    private static int Validate(string? configPath, string? checkpoint, string[] overrides, TextWriter stdout, TextWriter stderr)
     {
         var options = LoadOptions(configPath, overrides);
+        checkpoint ??= options.Weights;
         if (checkpoint is null)
         {
             var best = Path.Combine(options.SaveDir, "best.pth");
             checkpoint = File.Exists(best) ? best : Path.Combine(options.SaveDir, "last.pth");
         }
-        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint '{checkpoint}' does not exist", checkpoint);
         // Evaluation only: no logs or TensorBoard files, weights from the checkpoint, no training state.
-        options = options with { LoadCheckpoint = false, UseTensorBoard = false, UseEma = false, SaveCheckpoints = false };
+        options = options with
+        {
+            LoadCheckpoint = false, UseTensorBoard = false, UseEma = false, SaveCheckpoints = false, Weights = null, EncoderWeights = null,
+        };
+        bool published = !PretrainedWeights.LooksLikePath(checkpoint);
+        if (published)
+        {
+            // A published tag of the configured network: fetched before the network is built, so a download problem costs no build.
+            if (options.Model is null) throw new TrainerOptionException("model", $"'{checkpoint}' names published weights: set model (e.g. model=ddrnet)");
+            string name = ModelZoo.ResolveName(options.Model, options.Decoder);
+            checkpoint = PretrainedWeights.ResolvePath(name, options.Encoder, checkpoint, WeightsDownloader.FromEnvironment(), new DownloadProgressWriter(stderr));
+        }
+        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint '{checkpoint}' does not exist", checkpoint);
         using var model = options.CreateModel();
         // The same reader as predict: trainer checkpoint or bare state dict; a mismatch is one line naming the keys.
-        using (var weights = ModelCheckpoint.Read(checkpoint)) weights.LoadInto(model);
+        // Published weights may carry heads (aux) that evaluation does not build.
+        using (var weights = ModelCheckpoint.Read(checkpoint)) weights.LoadInto(model, headsOptional: published);
         string tempDir = Path.Combine(Path.GetTempPath(), "fastseg-val-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {

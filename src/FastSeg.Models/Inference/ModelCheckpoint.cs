@@ -214,6 +214,48 @@ public sealed class ModelCheckpoint : IDisposable
         Load(model);
     }
 
+    /// <summary>
+    /// Copies the weights into <paramref name="model"/> and puts it in evaluation mode. With
+    /// <paramref name="headsOptional"/>, auxiliary and detail heads may differ between the file and the model: head
+    /// weights the model lacks are skipped, and heads the file lacks keep the model's values (for example published
+    /// weights trained with aux heads, fine-tuned without them). Every other key must be present with the model's shape.
+    /// </summary>
+    /// <exception cref="CheckpointMismatchException">They do not fit (one line naming the counts and the first keys).</exception>
+    public void LoadInto(SegmentationModel model, bool headsOptional)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!headsOptional)
+        {
+            LoadInto(model);
+            return;
+        }
+        var problems = Compare(model);
+        if (problems.Fits)
+        {
+            Load(model);
+            return;
+        }
+        if (problems.Shapes.Count > 0 || model.Info is not { } info || model.Options is not { } options) throw Mismatch(model, problems);
+        // Which keys belong to heads: those a copy of the network built with (or without) them has in addition.
+        var plain = KeysOf(info.Name, options with { Aux = false, Detail = false });
+        var headKeys = model.state_dict().Keys.Where(k => !plain.Contains(k)).ToHashSet(StringComparer.Ordinal);
+        if (problems.Unexpected.Count > 0)
+        {
+            if (info.SupportsAux) headKeys.UnionWith(KeysOf(info.Name, options with { Aux = true, Detail = false }).Where(k => !plain.Contains(k)));
+            if (info.SupportsDetail) headKeys.UnionWith(KeysOf(info.Name, options with { Aux = false, Detail = true }).Where(k => !plain.Contains(k)));
+        }
+        if (!problems.Missing.All(headKeys.Contains) || !problems.Unexpected.All(headKeys.Contains)) throw Mismatch(model, problems);
+        var own = model.state_dict();
+        model.load_state_dict(_state.Where(kv => own.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value), strict: false);
+        model.eval();
+    }
+
+    private static HashSet<string> KeysOf(string name, ModelOptions options)
+    {
+        using var twin = ModelZoo.Create(name, options);
+        return twin.state_dict().Keys.ToHashSet(StringComparer.Ordinal);
+    }
+
     private void Load(SegmentationModel model)
     {
         model.load_state_dict(_state, strict: true);

@@ -41,23 +41,31 @@ public static class ModelZoo
         throw new ArgumentException($"unknown model '{name}'; valid names: {string.Join(", ", Registry.Value.Keys)}", nameof(name));
     }
 
-    /// <summary>Builds a network with freshly initialised weights.</summary>
+    /// <summary>Builds a network, with freshly initialised weights unless <paramref name="weights"/> names some.</summary>
     /// <param name="name">Registry name (see <see cref="List"/>).</param>
     /// <param name="encoder">Encoder or variant (see <see cref="ModelInfo.Encoders"/>); null for the default.</param>
     /// <param name="numClasses">Output classes.</param>
     /// <param name="aux">Enable auxiliary heads.</param>
     /// <param name="detail">Enable the detail head (STDC).</param>
     /// <param name="options">Network-specific options (see <see cref="ModelInfo.ExtraOptions"/>).</param>
+    /// <param name="weights">
+    /// Null for fresh weights; a published tag of the network such as "cityscapes" (see <see cref="PretrainedWeights"/>;
+    /// downloaded into the cache on first use, chosen by the encoder; head weights the model was not asked for are
+    /// skipped); or the path of a .pth file (any value naming an existing file).
+    /// </param>
     public static SegmentationModel Create(string name, string? encoder = null, int numClasses = 19, bool aux = false,
-        bool detail = false, IReadOnlyDictionary<string, string>? options = null) =>
-        Create(name, new ModelOptions
+        bool detail = false, IReadOnlyDictionary<string, string>? options = null, string? weights = null)
+    {
+        var builder = Model(name).WithClasses(numClasses).WithAuxHeads(aux).WithDetailHead(detail);
+        if (encoder is not null) builder.WithEncoder(encoder);
+        foreach (var (key, value) in options ?? new Dictionary<string, string>()) builder.WithOption(key, value);
+        if (weights is not null)
         {
-            Encoder = encoder,
-            NumClasses = numClasses,
-            Aux = aux,
-            Detail = detail,
-            Extra = options ?? new Dictionary<string, string>(),
-        });
+            if (File.Exists(weights)) builder.WithWeights(weights);
+            else builder.WithPretrained(weights);
+        }
+        return builder.Build();
+    }
 
     /// <summary>Builds a network from options, validating them against its metadata.</summary>
     public static SegmentationModel Create(string name, ModelOptions options)
@@ -138,13 +146,23 @@ public static class ModelZoo
     }
 }
 
-/// <summary>Fluent construction: <c>ModelZoo.Model("stdc").WithEncoder("stdc2").WithDetailHead().Build()</c>.</summary>
+/// <summary>
+/// Fluent construction: <c>ModelZoo.Model("stdc").WithEncoder("stdc2").WithDetailHead().Build()</c>, with published
+/// weights <c>ModelZoo.Model("ddrnet").WithPretrained("cityscapes").Build()</c> or an ImageNet encoder
+/// <c>ModelZoo.Model("linknet").WithPretrainedEncoder("imagenet").Build()</c>.
+/// </summary>
 public sealed class ModelBuilder
 {
     private readonly string _name;
     private ModelOptions _options = new();
+    private bool _auxSet;
+    private bool _detailSet;
     private string? _weights;
     private bool _strict = true;
+    private string? _pretrained;
+    private string? _pretrainedEncoder;
+    private WeightsDownloader? _downloader;
+    private IProgress<DownloadProgress>? _progress;
 
     internal ModelBuilder(string name) => _name = name;
 
@@ -166,6 +184,7 @@ public sealed class ModelBuilder
     public ModelBuilder WithAuxHeads(bool enabled = true)
     {
         _options = _options with { Aux = enabled };
+        _auxSet = true;
         return this;
     }
 
@@ -173,6 +192,7 @@ public sealed class ModelBuilder
     public ModelBuilder WithDetailHead(bool enabled = true)
     {
         _options = _options with { Detail = enabled };
+        _detailSet = true;
         return this;
     }
 
@@ -192,20 +212,89 @@ public sealed class ModelBuilder
         return this;
     }
 
+    /// <summary>
+    /// Loads the network's published weights <paramref name="tag"/> (see <see cref="PretrainedWeights"/>), downloading
+    /// them into the cache on first use. They are chosen by the encoder (the default one unless
+    /// <see cref="WithEncoder"/> names another), and set the heads they were trained with unless
+    /// <see cref="WithAuxHeads"/> or <see cref="WithDetailHead"/> says otherwise. An unknown tag fails listing the valid ones.
+    /// </summary>
+    public ModelBuilder WithPretrained(string tag = "cityscapes")
+    {
+        _pretrained = tag;
+        return this;
+    }
+
+    /// <summary>
+    /// Loads published ImageNet weights (torchvision's) into the network's encoder (ResNet-18 to 152, MobileNetV2);
+    /// the rest of the network keeps its fresh initialisation.
+    /// </summary>
+    public ModelBuilder WithPretrainedEncoder(string tag = "imagenet")
+    {
+        _pretrainedEncoder = tag;
+        return this;
+    }
+
+    /// <summary>The cache folder and mirror published weights come from (default: <see cref="WeightsDownloader.FromEnvironment"/>).</summary>
+    public ModelBuilder WithDownloader(WeightsDownloader downloader)
+    {
+        _downloader = downloader;
+        return this;
+    }
+
+    /// <summary>Receives the progress of any download that <see cref="Build"/> makes.</summary>
+    public ModelBuilder WithDownloadProgress(IProgress<DownloadProgress> progress)
+    {
+        _progress = progress;
+        return this;
+    }
+
     /// <summary>Builds the network (and loads the weights, if any).</summary>
+    /// <exception cref="ArgumentException">Invalid options, an unknown weights tag, or two sources of weights at once.</exception>
+    /// <exception cref="WeightsDownloadException">Published weights are not in the cache and cannot be downloaded.</exception>
     public SegmentationModel Build()
     {
-        var model = ModelZoo.Create(_name, _options);
-        if (_weights is null) return model;
+        int sources = (_weights is null ? 0 : 1) + (_pretrained is null ? 0 : 1) + (_pretrainedEncoder is null ? 0 : 1);
+        if (sources > 1)
+            throw new ArgumentException($"{_name}: choose one source of weights (a file, published network weights or published encoder weights)");
+        var options = _options;
+        Inference.ModelCheckpoint? checkpoint = null;
         try
         {
-            model.LoadWeights(_weights, _strict);
-            return model;
+            if (_pretrained is not null)
+            {
+                var entry = PretrainedWeights.Find(_name, _options.Encoder, _pretrained);
+                if (_options.NumClasses != entry.NumClasses)
+                    throw new ArgumentException($"{_name}: the '{entry.Tag}' weights have {entry.NumClasses} classes, not {_options.NumClasses}; " +
+                                                "build with those, or load a checkpoint of your own");
+                var extra = new Dictionary<string, string>(entry.Options);
+                foreach (var (key, value) in _options.Extra) extra[key] = value;
+                options = options with
+                {
+                    Encoder = entry.Encoder ?? _options.Encoder,
+                    Aux = _auxSet ? _options.Aux : entry.Aux && ModelZoo.Describe(_name).SupportsAux,
+                    Detail = _detailSet ? _options.Detail : entry.Detail,
+                    Extra = extra,
+                };
+                // Fetched and read before the network is built, so a download problem costs no build.
+                checkpoint = Inference.ModelCheckpoint.Read(PretrainedWeights.Fetch(entry, _downloader, _progress));
+            }
+            var model = ModelZoo.Create(_name, options);
+            try
+            {
+                if (checkpoint is not null) checkpoint.LoadInto(model, headsOptional: true);
+                else if (_pretrainedEncoder is not null) PretrainedWeights.LoadEncoder(model, _pretrainedEncoder, _downloader, _progress);
+                else if (_weights is not null) model.LoadWeights(_weights, _strict);
+                return model;
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
         }
-        catch
+        finally
         {
-            model.Dispose();
-            throw;
+            checkpoint?.Dispose();
         }
     }
 }

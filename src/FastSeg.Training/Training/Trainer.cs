@@ -106,6 +106,7 @@ public sealed class Trainer : IDisposable
         }
         if (model.NumClasses != options.NumClasses)
             throw new TrainerOptionException("num_class", $"is {options.NumClasses} but the model has {model.NumClasses} classes");
+        if (options.Weights is not null || options.EncoderWeights is not null) LoadInitialWeights(model, options);
         Model = model;
         Model.to(Device);
         _parameters = Model.parameters().ToList();
@@ -567,6 +568,59 @@ public sealed class Trainer : IDisposable
             foreach (var (name, iou) in p.Report.ClassNames.Zip(p.Report.IoU)) _tensorBoard.AddScalar("val/IoU_" + name, iou, step);
         }
         _tensorBoard.Flush();
+    }
+
+    // options.weights (a published tag or a file) and options.encoder_weights; a resumed checkpoint is loaded after them.
+    private void LoadInitialWeights(SegmentationModel model, TrainerOptions options)
+    {
+        var download = new DownloadLog(Log);
+        if (options.Weights is { } weights)
+        {
+            string path;
+            try
+            {
+                path = PretrainedWeights.LooksLikePath(weights)
+                    ? weights
+                    : PretrainedWeights.ResolvePath(model.Info?.Name ?? throw new TrainerOptionException("weights",
+                        $"'{weights}' names published weights, which need a model built by the zoo (set model)"), model.Options?.Encoder, weights, progress: download);
+            }
+            catch (ArgumentException e) when (e is not TrainerOptionException)
+            {
+                throw new TrainerOptionException("weights", e.Message);
+            }
+            using (var checkpoint = FastSeg.Models.Inference.ModelCheckpoint.Read(path)) checkpoint.LoadInto(model, headsOptional: true);
+            model.train();
+            Log($"Load initial weights from {path}");
+        }
+        if (options.EncoderWeights is { } tag)
+        {
+            IReadOnlyList<string> loaded;
+            try
+            {
+                loaded = PretrainedWeights.LoadEncoder(model, tag.ToLowerInvariant(), progress: download);
+            }
+            catch (ArgumentException e) when (e is not TrainerOptionException)
+            {
+                throw new TrainerOptionException("encoder_weights", e.Message);
+            }
+            model.train();
+            Log($"Load {tag} weights into {string.Join(", ", loaded.Select(n => n.Length == 0 ? "the model" : n))}");
+        }
+    }
+
+    private sealed class DownloadLog(Action<string> log) : IProgress<DownloadProgress>
+    {
+        private bool _started;
+
+        public void Report(DownloadProgress value)
+        {
+            if (!_started)
+            {
+                _started = true;
+                log($"Downloading {value.Url} to {value.FilePath}");
+            }
+            if (value.Completed) log($"Downloaded {value.FilePath} ({value.BytesReceived:N0} bytes)");
+        }
     }
 
     private void Log(string message)
