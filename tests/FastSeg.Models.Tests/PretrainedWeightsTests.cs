@@ -131,6 +131,12 @@ public class PretrainedWeightsTests
             foreach (var (key, value) in mapped)
                 if (state.TryGetValue(prefix + "." + key, out var own))
                 {
+                    if (network == "fanet" && key.StartsWith("layer1.0.", StringComparison.Ordinal))
+                    {
+                        // FANet replaces layer1[0] after loading ImageNet weights: that block keeps its own initialisation.
+                        Assert.False(own.equal(value), $"{network}: {prefix}.{key} of the replaced block was overwritten");
+                        continue;
+                    }
                     Assert.True(own.equal(value), $"{network}: {prefix}.{key} was not loaded");
                     compared++;
                 }

@@ -368,17 +368,29 @@ public static class PretrainedWeights
             if (loaded.Any(l => l.Length == 0 || name.StartsWith(l + ".", StringComparison.Ordinal))) continue;
             var own = module.state_dict();
             var keys = own.Keys.Where(k => !IsCounter(k)).ToList();
-            // The encoder's own root: all its keys are the published encoder's, with the same shapes, and it holds at
-            // least half of them (a network may leave out the last stage).
-            if (keys.Count == 0 || 2 * keys.Count < wanted) continue;
-            if (!keys.All(k => mapped.TryGetValue(k, out var t) && t.shape.SequenceEqual(own[k].shape))) continue;
-            module.load_state_dict(mapped.Where(kv => own.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value), strict: false);
+            // The encoder's own root: its keys are the published encoder's, with the same shapes, and it holds at least
+            // half of them (a network may leave out the last stage). A block with keys the encoder lacks was replaced
+            // by the network after loading (FANet's stride-2 layer1.0 with its own shortcut): like the reference, it
+            // keeps its fresh initialisation, and the rest of the encoder still gets the published weights.
+            var matching = keys.Where(k => mapped.TryGetValue(k, out var t) && t.shape.SequenceEqual(own[k].shape)).ToHashSet();
+            if (matching.Count == 0 || 2 * matching.Count < wanted) continue;
+            var replaced = keys.Where(k => !matching.Contains(k)).Select(BlockOf).ToHashSet();
+            if (replaced.Count > 1) continue;
+            var take = own.Keys.Where(k => mapped.TryGetValue(k, out var t) && t.shape.SequenceEqual(own[k].shape) && !replaced.Contains(BlockOf(k)));
+            module.load_state_dict(take.ToDictionary(k => k, k => mapped[k]), strict: false);
             loaded.Add(name);
         }
         if (loaded.Count == 0)
             throw new ArgumentException($"{source}: no part of {model.Info?.Name ?? model.Name} is laid out like the {entry.Encoder} encoder " +
                                         "(torchvision's keys and shapes), so its ImageNet weights have nowhere to go", nameof(model));
         return loaded;
+    }
+
+    /// <summary>The encoder block a key belongs to: "layer1.0" for "layer1.0.conv1.weight", "conv1" for "conv1.weight".</summary>
+    private static string BlockOf(string key)
+    {
+        var parts = key.Split('.');
+        return parts.Length > 2 && parts[0].StartsWith("layer", StringComparison.Ordinal) ? parts[0] + "." + parts[1] : parts[0];
     }
 
     private static bool IsCounter(string key) => key.EndsWith("num_batches_tracked", StringComparison.Ordinal);
