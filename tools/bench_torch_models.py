@@ -13,6 +13,7 @@ Run with Debian's interpreter:
   /usr/bin/python3 tools/bench_torch_models.py --ref /work/ref/zh320 --all --threads 2 --json
 """
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -34,7 +35,8 @@ def build(refs, name, encoder=None):
     # the first fixture with the C# side's default options and no heads (fastseg bench builds each network so)
     # (a float64 fixture's constructor is as good: the benchmark runs the network in float32)
     plain = [v for v in variants if not v.get("csharp", {}).get("options") and not v.get("csharp", {}).get("aux")]
-    chosen = next((v for v in plain if encoder is None or v.get("csharp", {}).get("encoder") == encoder), None)
+    # an entry that names no encoder is the network's default one
+    chosen = next((v for v in plain if encoder is None or v.get("csharp", {}).get("encoder", encoder) == encoder), None)
     if chosen is None and plain and "encoder_name" in plain[0].get("ctor", {}):
         chosen = dict(plain[0], ctor=dict(plain[0]["ctor"], encoder_name=encoder))
     if chosen is None:
@@ -93,7 +95,8 @@ def main():
     results = []
     for name in names:
         torch.manual_seed(0)
-        model = build(refs, name, a.encoder)
+        with contextlib.redirect_stdout(sys.stderr):  # Fast_Seg's SwiftNet prints while it is built
+            model = build(refs, name, a.encoder)
         params = sum(t.numel() for t in model.parameters())
         ms, fps = measure(model, a.batch, width, height, a.dtype, a.channels_last, a.warmup, a.min_seconds)
         r = {"model": name, "size": f"{width}x{height}", "batch": a.batch, "dtype": a.dtype,
