@@ -118,35 +118,20 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Loads a PyTorch state dict (.pth written by <c>torch.save(model.state_dict())</c> in Python or by
-    /// <see cref="SaveWeights"/>). A checkpoint dict holding the weights under "state_dict" or "model" (as the
-    /// reference trainer writes them) is accepted too. Strict loading lists every missing, unexpected or mis-shaped key.
+    /// <see cref="SaveWeights"/>), or a checkpoint holding the weights under "state_dict" or "model" (as the trainers
+    /// write them), read by the one checkpoint reader, <see cref="Inference.ModelCheckpoint"/> (a DataParallel
+    /// <c>module.</c> prefix is removed). Strict loading throws one <see cref="Inference.CheckpointMismatchException"/>
+    /// naming the file and the missing, unexpected or mis-shaped keys; non-strict loading returns them. The training
+    /// or evaluation mode is left as it was.
     /// </summary>
     public (IList<string> missing_keys, IList<string> unexpected_keys) LoadWeights(string path, bool strict = true)
     {
-        using var scope = NewDisposeScope();
-        var loaded = load(path);
-        var state = ExtractStateDict(loaded, path);
-        return load_state_dict(state, strict);
-    }
-
-    private static Dictionary<string, Tensor> ExtractStateDict(object? loaded, string path)
-    {
-        if (loaded is Dictionary<string, object?> dict)
-        {
-            foreach (var key in new[] { "state_dict", "model" })
-                if (dict.TryGetValue(key, out var inner) && inner is Dictionary<string, object?>)
-                    return ExtractStateDict(inner, path);
-            var result = new Dictionary<string, Tensor>();
-            foreach (var (key, value) in dict)
-            {
-                if (value is not Tensor t)
-                    throw new InvalidDataException($"{path}: entry '{key}' is a {value?.GetType().Name ?? "None"}, not a tensor; " +
-                                                   "expected a state dict or a checkpoint with a 'state_dict' or 'model' entry");
-                result[key] = t;
-            }
-            return result;
-        }
-        throw new InvalidDataException($"{path}: expected a state dict, found {loaded?.GetType().Name ?? "None"}");
+        using var checkpoint = Inference.ModelCheckpoint.Read(path);
+        if (!strict) return load_state_dict(checkpoint.StateDict.ToDictionary(kv => kv.Key, kv => kv.Value), strict: false);
+        bool wasTraining = training;
+        checkpoint.LoadInto(this);
+        if (wasTraining) train();
+        return (new List<string>(), new List<string>());
     }
 
     /// <summary>Writes the state dict as a PyTorch .pth file (atomically), loadable by Python's <c>torch.load</c>.</summary>
