@@ -50,6 +50,11 @@ public sealed class SnippetWorkspace : IDisposable
             }
             """);
         WeightsCache = Directory.CreateDirectory(Path.Combine(Root, "home")).FullName;
+        // The published DDRNet file as the cache holds it after a download (tests never reach the internet): a state
+        // dict of the same network, so WithPretrained("cityscapes") finds it in the cache and loads it key for key.
+        var ddrnet = new WeightsDownloader(Path.Combine(WeightsCache, "weights")).CachePath(PretrainedWeights.Find("ddrnet", null, "cityscapes").CachePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(ddrnet)!);
+        using (var model = ModelZoo.Create("ddrnet", numClasses: 19)) model.SaveWeights(ddrnet);
     }
 
     /// <summary>The folder of everything the tests write.</summary>
@@ -58,7 +63,7 @@ public sealed class SnippetWorkspace : IDisposable
     /// <summary>The files every snippet's working directory starts with.</summary>
     public string Template { get; }
 
-    /// <summary>FASTSEG_HOME of the snippets (an empty weights cache).</summary>
+    /// <summary>FASTSEG_HOME of the snippets: a weights cache holding DDRNet's published file (a stand-in of the same network).</summary>
     public string WeightsCache { get; }
 
     /// <summary>A fresh working directory holding a copy of <see cref="Template"/>.</summary>
@@ -126,7 +131,7 @@ public sealed class ReadmeSnippetTests(SnippetWorkspace workspace, ITestOutputHe
 
         var environment = new Dictionary<string, string>
         {
-            // Weights come from an empty cache, and a download would go to a closed loopback port: never the internet.
+            // Weights come from the prepared cache, and a download would go to a closed loopback port: never the internet.
             ["FASTSEG_HOME"] = workspace.WeightsCache,
             ["FASTSEG_WEIGHTS_URL"] = "http://127.0.0.1:9/",
             // The torchrun environment of a one-process group, for the distributed snippet.
