@@ -145,7 +145,7 @@ internal sealed class Progress : IProgress<TrainingProgress>
     public void Report(TrainingProgress p)
     {
         if (p.Kind == ProgressKind.Validation)
-            Console.WriteLine($"  epoch {p.Epoch,3}: validation mIoU {100 * p.MeanIoU:F2}% (present classes {100 * p.Report!.MeanIoUPresent:F2}%), summed over the ranks");
+            Console.WriteLine($"  epoch {p.Epoch,3}: validation mIoU {p.MeanIoUPercent:F2}% (present classes {100 * p.Report!.MeanIoUPresent:F2}%), summed over the ranks");
         else if (p.Iteration % 5 == 0 || p.Iteration == 1)
             Console.WriteLine($"  step {p.Iteration,4}/{p.TotalIterations}  epoch {p.Epoch,3}  loss {p.Loss:F4} (rank 0's shard)  lr {p.LearningRate:G3}");
     }

@@ -55,7 +55,7 @@ sealed class ConsoleProgress : IProgress<TrainingProgress>
     public void Report(TrainingProgress p)
     {
         if (p.Kind == ProgressKind.Validation)
-            Console.WriteLine($"  epoch {p.Epoch,3}: validation mIoU {100 * p.MeanIoU:F2}%, pixel accuracy {100 * p.Report!.PixelAccuracy:F2}%");
+            Console.WriteLine($"  epoch {p.Epoch,3}: validation mIoU {p.MeanIoUPercent:F2}%, pixel accuracy {100 * p.Report!.PixelAccuracy:F2}%");
         else if (p.Iteration % 10 == 0 || p.Iteration == 1)
             Console.WriteLine($"  iter {p.Iteration,4}/{p.TotalIterations}  epoch {p.Epoch,3}  loss {p.Loss:F4}  lr {p.LearningRate:G3}  {p.ImagesPerSecond:F1} img/s");
     }

@@ -177,7 +177,7 @@ internal static class Options
     /// <summary>A string option restricted to <paramref name="choices"/>, with an error that lists them.</summary>
     public static Option<string> Choice(string name, string defaultValue, string description, params string[] choices) => new(name)
     {
-        Description = $"{description} ({string.Join(", ", choices)}; default {defaultValue})",
+        Description = $"{description} ({string.Join(", ", choices)})", // the help adds "[default: ...]"
         DefaultValueFactory = _ => defaultValue,
         CustomParser = result =>
         {

@@ -44,6 +44,9 @@ public sealed class OptionNameAttribute(string name) : Attribute
 {
     /// <summary>The name (the reference's spelling, snake_case).</summary>
     public string Name { get; } = name;
+
+    /// <summary>One line on what the option does, for option listings (<c>fastseg train --list-options</c>).</summary>
+    public string? Help { get; init; }
 }
 
 /// <summary>An invalid training option: <see cref="Option"/> names it and the message lists what is accepted.</summary>
@@ -71,174 +74,174 @@ public sealed record TrainerOptions
 {
     // ---- dataset ----
     /// <summary>Dataset type; only "cityscapes" is built by the trainer (pass datasets to it for others).</summary>
-    [OptionName("dataset")] public string Dataset { get; init; } = "cityscapes";
+    [OptionName("dataset", Help = "dataset type; the trainer builds cityscapes itself")] public string Dataset { get; init; } = "cityscapes";
     /// <summary>Dataset root (holding leftImg8bit and gtFine). Required unless datasets are passed to the trainer.</summary>
-    [OptionName("data_root")] public string? DataRoot { get; init; }
+    [OptionName("data_root", Help = "dataset folder (leftImg8bit/ and gtFine/)")] public string? DataRoot { get; init; }
     /// <summary>Number of classes.</summary>
-    [OptionName("num_class")] public int NumClasses { get; init; } = 19;
+    [OptionName("num_class", Help = "number of classes")] public int NumClasses { get; init; } = 19;
     /// <summary>Label ignored by losses and metrics.</summary>
-    [OptionName("ignore_index")] public int IgnoreIndex { get; init; } = 255;
+    [OptionName("ignore_index", Help = "label value left out of losses and metrics")] public int IgnoreIndex { get; init; } = 255;
 
     // ---- model ----
     /// <summary>Zoo network name (e.g. "fastscnn"). Required unless a model is passed to the trainer.</summary>
-    [OptionName("model")] public string? Model { get; init; }
+    [OptionName("model", Help = "zoo network (fastscnn, ddrnet, ...; fastseg models list)")] public string? Model { get; init; }
     /// <summary>Encoder or variant of the network; null for its default.</summary>
-    [OptionName("encoder")] public string? Encoder { get; init; }
+    [OptionName("encoder", Help = "encoder or variant of the network; null: its default")] public string? Encoder { get; init; }
     /// <summary>Decoder of an SMP network (<c>model = "smp"</c>): deeplabv3, deeplabv3p, fpn, linknet, manet, pan, pspnet, unet, unetpp.</summary>
-    [OptionName("decoder")] public string? Decoder { get; init; }
+    [OptionName("decoder", Help = "decoder of model=smp (deeplabv3, fpn, unet, ...)")] public string? Decoder { get; init; }
     /// <summary>
     /// ImageNet weights for the network's encoder (ResNet-18 to 152, MobileNetV2): "imagenet" (torchvision's, fetched
     /// into the weights cache on first use) or null. The reference always starts those encoders from ImageNet; the
     /// default here is null so that training downloads nothing unless asked.
     /// </summary>
-    [OptionName("encoder_weights")] public string? EncoderWeights { get; init; }
+    [OptionName("encoder_weights", Help = "imagenet: torchvision weights for the encoder; null: none")] public string? EncoderWeights { get; init; }
     /// <summary>
     /// Initial weights of the whole network: a published tag of it ("cityscapes", fetched into the weights cache) or a
     /// .pth file. Head weights the run does not train are skipped; a resumed checkpoint replaces them. Not in the reference.
     /// </summary>
-    [OptionName("weights")] public string? Weights { get; init; }
+    [OptionName("weights", Help = "initial weights: a published tag (cityscapes) or a .pth file")] public string? Weights { get; init; }
 
     // ---- detail head (STDC) ----
     /// <summary>Train STDC's detail head with the detail loss.</summary>
-    [OptionName("use_detail_head")] public bool UseDetailHead { get; init; }
+    [OptionName("use_detail_head", Help = "train STDC's detail head with the detail loss")] public bool UseDetailHead { get; init; }
     /// <summary>Threshold that makes the fused Laplacian response a binary boundary target.</summary>
-    [OptionName("detail_thrs")] public double DetailThreshold { get; init; } = 0.1;
+    [OptionName("detail_thrs", Help = "threshold of STDC's boundary targets")] public double DetailThreshold { get; init; } = 0.1;
     /// <summary>Weight of the detail loss in the total.</summary>
-    [OptionName("detail_loss_coef")] public double DetailLossCoef { get; init; } = 1.0;
+    [OptionName("detail_loss_coef", Help = "weight of the detail loss in the total")] public double DetailLossCoef { get; init; } = 1.0;
     /// <summary>Weight of Dice inside the detail loss.</summary>
-    [OptionName("dice_loss_coef")] public double DiceLossCoef { get; init; } = 1.0;
+    [OptionName("dice_loss_coef", Help = "weight of Dice inside the detail loss")] public double DiceLossCoef { get; init; } = 1.0;
     /// <summary>Weight of BCE inside the detail loss.</summary>
-    [OptionName("bce_loss_coef")] public double BceLossCoef { get; init; } = 1.0;
+    [OptionName("bce_loss_coef", Help = "weight of BCE inside the detail loss")] public double BceLossCoef { get; init; } = 1.0;
     /// <summary>Dice on sigmoid probabilities (true) or on raw logits as the reference (false). Not in the reference.</summary>
-    [OptionName("dice_on_probabilities")] public bool DiceOnProbabilities { get; init; } = true;
+    [OptionName("dice_on_probabilities", Help = "Dice on sigmoid probabilities (false: on logits, as the reference)")] public bool DiceOnProbabilities { get; init; } = true;
 
     // ---- training ----
     /// <summary>Epochs.</summary>
-    [OptionName("total_epoch")] public int TotalEpochs { get; init; } = 200;
+    [OptionName("total_epoch", Help = "epochs to train")] public int TotalEpochs { get; init; } = 200;
     /// <summary>Base learning rate (see <see cref="OptimizerKind"/> for how the optimiser's lr is derived).</summary>
-    [OptionName("base_lr")] public double BaseLr { get; init; } = 0.01;
+    [OptionName("base_lr", Help = "base learning rate (sgd: lr = base_lr x processes; adam/adamw: 0.1 x that)")] public double BaseLr { get; init; } = 0.01;
     /// <summary>Training batch size per process.</summary>
-    [OptionName("train_bs")] public int TrainBatchSize { get; init; } = 16;
+    [OptionName("train_bs", Help = "training batch size per process")] public int TrainBatchSize { get; init; } = 16;
     /// <summary>Train the auxiliary heads (deep supervision).</summary>
-    [OptionName("use_aux")] public bool UseAux { get; init; }
+    [OptionName("use_aux", Help = "train the auxiliary heads (deep supervision)")] public bool UseAux { get; init; }
     /// <summary>One coefficient per auxiliary head; null for 1 each.</summary>
-    [OptionName("aux_coef")] public double[]? AuxCoef { get; init; }
+    [OptionName("aux_coef", Help = "one loss weight per auxiliary head; null: 1 each")] public double[]? AuxCoef { get; init; }
 
     // ---- validation ----
     /// <summary>Validation batch size per process.</summary>
-    [OptionName("val_bs")] public int ValBatchSize { get; init; } = 16;
+    [OptionName("val_bs", Help = "validation batch size per process")] public int ValBatchSize { get; init; } = 16;
     /// <summary>First epoch (0-based) after which validation runs.</summary>
-    [OptionName("begin_val_epoch")] public int BeginValEpoch { get; init; }
+    [OptionName("begin_val_epoch", Help = "first epoch (0-based) after which validation runs")] public int BeginValEpoch { get; init; }
     /// <summary>Validate after epochs e with e % val_interval == 0.</summary>
-    [OptionName("val_interval")] public int ValInterval { get; init; } = 1;
+    [OptionName("val_interval", Help = "validate every this many epochs")] public int ValInterval { get; init; } = 1;
     /// <summary>After training, reload best.pth and validate it (the reference's val_best). Not a reference option.</summary>
-    [OptionName("val_best")] public bool ValidateBestAtEnd { get; init; } = true;
+    [OptionName("val_best", Help = "after training, reload best.pth and validate it")] public bool ValidateBestAtEnd { get; init; } = true;
 
     // ---- loss ----
     /// <summary>ce or ohem.</summary>
-    [OptionName("loss_type")] public LossKind LossType { get; init; } = LossKind.Ohem;
+    [OptionName("loss_type", Help = "segmentation loss: ce or ohem")] public LossKind LossType { get; init; } = LossKind.Ohem;
     /// <summary>Per-class weights of the ce loss (one per class), or null.</summary>
-    [OptionName("class_weights")] public double[]? ClassWeights { get; init; }
+    [OptionName("class_weights", Help = "per-class weights of ce (one per class); null: none")] public double[]? ClassWeights { get; init; }
     /// <summary>OHEM probability threshold (pixels whose true-class probability is below it are hard).</summary>
-    [OptionName("ohem_thrs")] public double OhemThreshold { get; init; } = 0.7;
+    [OptionName("ohem_thrs", Help = "OHEM: pixels with true-class probability below this are hard")] public double OhemThreshold { get; init; } = 0.7;
     /// <summary>Reduction of the ce loss: mean or sum.</summary>
-    [OptionName("reduction")] public string Reduction { get; init; } = "mean";
+    [OptionName("reduction", Help = "reduction of ce: mean or sum")] public string Reduction { get; init; } = "mean";
 
     // ---- scheduler ----
     /// <summary>cos_warmup, poly, linear or step.</summary>
-    [OptionName("lr_policy")] public LrPolicy LrPolicy { get; init; } = LrPolicy.CosWarmup;
+    [OptionName("lr_policy", Help = "learning-rate schedule: cos_warmup, poly, linear or step")] public LrPolicy LrPolicy { get; init; } = LrPolicy.CosWarmup;
     /// <summary>Warm-up epochs of cos_warmup (and poly).</summary>
-    [OptionName("warmup_epochs")] public int WarmupEpochs { get; init; } = 3;
+    [OptionName("warmup_epochs", Help = "warm-up epochs of cos_warmup and poly")] public int WarmupEpochs { get; init; } = 3;
     /// <summary>Iterations between decays of the step policy (required for it). The reference reads it but never defines it.</summary>
-    [OptionName("step_size")] public int? StepSize { get; init; }
+    [OptionName("step_size", Help = "step policy: iterations between decays (x0.1)")] public int? StepSize { get; init; }
     /// <summary>Power of the poly policy. Not in the reference.</summary>
-    [OptionName("poly_power")] public double PolyPower { get; init; } = 0.9;
+    [OptionName("poly_power", Help = "power of the poly decay")] public double PolyPower { get; init; } = 0.9;
     /// <summary>Start factor of poly's linear warm-up. Not in the reference.</summary>
-    [OptionName("warmup_start_factor")] public double WarmupStartFactor { get; init; } = 0.1;
+    [OptionName("warmup_start_factor", Help = "poly: lr factor at the start of the warm-up")] public double WarmupStartFactor { get; init; } = 0.1;
 
     // ---- optimizer ----
     /// <summary>sgd, adam or adamw.</summary>
-    [OptionName("optimizer_type")] public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
+    [OptionName("optimizer_type", Help = "sgd, adam or adamw")] public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
     /// <summary>SGD momentum (cycled by OneCycleLR policies, as in the reference).</summary>
-    [OptionName("momentum")] public double Momentum { get; init; } = 0.9;
+    [OptionName("momentum", Help = "SGD momentum")] public double Momentum { get; init; } = 0.9;
     /// <summary>SGD weight decay.</summary>
-    [OptionName("weight_decay")] public double WeightDecay { get; init; } = 1e-4;
+    [OptionName("weight_decay", Help = "SGD weight decay")] public double WeightDecay { get; init; } = 1e-4;
 
     // ---- monitoring ----
     /// <summary>Write last.pth every epoch and best.pth on improvement.</summary>
-    [OptionName("save_ckpt")] public bool SaveCheckpoints { get; init; } = true;
+    [OptionName("save_ckpt", Help = "write last.pth every epoch and best.pth on improvement")] public bool SaveCheckpoints { get; init; } = true;
     /// <summary>Folder of checkpoints, config.json, the metrics log and the text log.</summary>
-    [OptionName("save_dir")] public string SaveDir { get; init; } = "save";
-    /// <summary>TensorBoard logging; accepted, not implemented (the metrics log holds the same scalars).</summary>
-    [OptionName("use_tb")] public bool UseTensorBoard { get; init; } = true;
+    [OptionName("save_dir", Help = "folder of checkpoints, config.json, metrics.jsonl and logs")] public string SaveDir { get; init; } = "save";
+    /// <summary>TensorBoard logging: event files in {save_dir}/tb (train/loss, train/lr, val/mIoU, per-class IoU).</summary>
+    [OptionName("use_tb", Help = "write TensorBoard event files to {save_dir}/tb")] public bool UseTensorBoard { get; init; } = true;
     /// <summary>TensorBoard folder; null for {save_dir}/tb_logs/. Unused.</summary>
-    [OptionName("tb_log_dir")] public string? TbLogDir { get; init; }
+    [OptionName("tb_log_dir", Help = "accepted for the reference's configs; unused")] public string? TbLogDir { get; init; }
     /// <summary>Name of the text log ({save_dir}/{logger_name}.log); null writes none.</summary>
-    [OptionName("logger_name")] public string? LoggerName { get; init; }
+    [OptionName("logger_name", Help = "text log {save_dir}/{logger_name}.log; null: none")] public string? LoggerName { get; init; }
     /// <summary>Log a line every this many iterations (0: never). Not in the reference (it uses a progress bar).</summary>
-    [OptionName("log_interval")] public int LogInterval { get; init; } = 10;
+    [OptionName("log_interval", Help = "log a line every this many iterations (0: never)")] public int LogInterval { get; init; } = 10;
 
     // ---- run ----
     /// <summary>Mixed precision: bfloat16 autocast on the CPU; float16 autocast with a GradScaler on CUDA.</summary>
-    [OptionName("amp_training")] public bool AmpTraining { get; init; }
+    [OptionName("amp_training", Help = "mixed precision (bfloat16 autocast on the CPU, float16 on CUDA)")] public bool AmpTraining { get; init; }
     /// <summary>Resume optimiser, scheduler, epoch and iteration from the checkpoint (otherwise only weights and best score).</summary>
-    [OptionName("resume_training")] public bool ResumeTraining { get; init; } = true;
+    [OptionName("resume_training", Help = "also restore optimiser, scheduler and epoch from the checkpoint")] public bool ResumeTraining { get; init; } = true;
     /// <summary>Load the checkpoint at load_ckpt_path when it exists.</summary>
-    [OptionName("load_ckpt")] public bool LoadCheckpoint { get; init; } = true;
+    [OptionName("load_ckpt", Help = "load load_ckpt_path when it exists")] public bool LoadCheckpoint { get; init; } = true;
     /// <summary>Checkpoint to load; null for {save_dir}/last.pth.</summary>
-    [OptionName("load_ckpt_path")] public string? LoadCheckpointPath { get; init; }
+    [OptionName("load_ckpt_path", Help = "checkpoint to load; null: {save_dir}/last.pth")] public string? LoadCheckpointPath { get; init; }
     /// <summary>Data loader worker threads.</summary>
-    [OptionName("base_workers")] public int BaseWorkers { get; init; } = 8;
+    [OptionName("base_workers", Help = "data loader worker threads")] public int BaseWorkers { get; init; } = 8;
     /// <summary>Seed of initialisation, shuffling, augmentation and dropout.</summary>
-    [OptionName("random_seed")] public long RandomSeed { get; init; } = 1;
+    [OptionName("random_seed", Help = "seed of initialisation, shuffling, augmentation and dropout")] public long RandomSeed { get; init; } = 1;
     /// <summary>Validate an exponential moving average of the weights (ramp d = iteration / total).</summary>
-    [OptionName("use_ema")] public bool UseEma { get; init; }
+    [OptionName("use_ema", Help = "validate an exponential moving average of the weights")] public bool UseEma { get; init; }
     /// <summary>auto, cpu or cuda. Not in the reference.</summary>
-    [OptionName("device")] public string Device { get; init; } = "auto";
+    [OptionName("device", Help = "auto, cpu or cuda")] public string Device { get; init; } = "auto";
 
     // ---- augmentation ----
     /// <summary>Square crop size (crop_h and crop_w default to it).</summary>
-    [OptionName("crop_size")] public int CropSize { get; init; } = 512;
+    [OptionName("crop_size", Help = "square training crop (crop_h and crop_w default to it)")] public int CropSize { get; init; } = 512;
     /// <summary>Crop height; null for crop_size.</summary>
-    [OptionName("crop_h")] public int? CropH { get; init; }
+    [OptionName("crop_h", Help = "training crop height; null: crop_size")] public int? CropH { get; init; }
     /// <summary>Crop width; null for crop_size.</summary>
-    [OptionName("crop_w")] public int? CropW { get; init; }
+    [OptionName("crop_w", Help = "training crop width; null: crop_size")] public int? CropW { get; init; }
     /// <summary>Fixed rescale of every image (training and validation).</summary>
-    [OptionName("scale")] public double Scale { get; init; } = 1.0;
+    [OptionName("scale", Help = "fixed rescale of every image (training and validation)")] public double Scale { get; init; } = 1.0;
     /// <summary>Random scale limit: one value x for [−x, x] or two values [lo, hi]; the factor is 1 + U(lo, hi), applied with p = 0.5.</summary>
-    [OptionName("randscale")] public double[] RandScale { get; init; } = [0.0];
+    [OptionName("randscale", Help = "random scale: x for [-x, x] or lo,hi; factor 1 + U(lo, hi), p = 0.5")] public double[] RandScale { get; init; } = [0.0];
     /// <summary>Colour jitter brightness.</summary>
-    [OptionName("brightness")] public double Brightness { get; init; }
+    [OptionName("brightness", Help = "colour jitter: brightness")] public double Brightness { get; init; }
     /// <summary>Colour jitter contrast.</summary>
-    [OptionName("contrast")] public double Contrast { get; init; }
+    [OptionName("contrast", Help = "colour jitter: contrast")] public double Contrast { get; init; }
     /// <summary>Colour jitter saturation.</summary>
-    [OptionName("saturation")] public double Saturation { get; init; }
+    [OptionName("saturation", Help = "colour jitter: saturation")] public double Saturation { get; init; }
     /// <summary>Horizontal flip probability.</summary>
-    [OptionName("h_flip")] public double HFlip { get; init; }
+    [OptionName("h_flip", Help = "horizontal flip probability")] public double HFlip { get; init; }
     /// <summary>Vertical flip probability; accepted and unused, as in the reference.</summary>
-    [OptionName("v_flip")] public double VFlip { get; init; }
+    [OptionName("v_flip", Help = "accepted and unused, as in the reference")] public double VFlip { get; init; }
 
     // ---- distributed ----
     /// <summary>Synchronised batch norm under distributed training (for the distributed backend; unused on one process).</summary>
-    [OptionName("synBN")] public bool SyncBatchNorm { get; init; } = true;
+    [OptionName("synBN", Help = "accepted and unused (batch norm is not synchronised across processes)")] public bool SyncBatchNorm { get; init; } = true;
 
     // ---- knowledge distillation (the teacher is built by FastSeg.Distillation and passed as a hook) ----
     /// <summary>Distillation is on: the trainer then requires an <see cref="ITrainingLossHook"/> (a DistillationHook).</summary>
-    [OptionName("kd_training")] public bool KdTraining { get; init; }
+    [OptionName("kd_training", Help = "knowledge distillation from a teacher")] public bool KdTraining { get; init; }
     /// <summary>Teacher checkpoint (read by whoever builds the hook).</summary>
-    [OptionName("teacher_ckpt")] public string TeacherCheckpoint { get; init; } = "";
+    [OptionName("teacher_ckpt", Help = "teacher checkpoint (.pth)")] public string TeacherCheckpoint { get; init; } = "";
     /// <summary>Teacher network name.</summary>
-    [OptionName("teacher_model")] public string TeacherModel { get; init; } = "smp";
+    [OptionName("teacher_model", Help = "teacher network")] public string TeacherModel { get; init; } = "smp";
     /// <summary>Teacher encoder.</summary>
-    [OptionName("teacher_encoder")] public string? TeacherEncoder { get; init; }
+    [OptionName("teacher_encoder", Help = "teacher encoder; null: its default")] public string? TeacherEncoder { get; init; }
     /// <summary>Teacher decoder.</summary>
-    [OptionName("teacher_decoder")] public string? TeacherDecoder { get; init; }
+    [OptionName("teacher_decoder", Help = "teacher decoder (for teacher_model=smp)")] public string? TeacherDecoder { get; init; }
     /// <summary>kl_div or mse.</summary>
-    [OptionName("kd_loss_type")] public string KdLossType { get; init; } = "kl_div";
+    [OptionName("kd_loss_type", Help = "distillation loss: kl_div or mse")] public string KdLossType { get; init; } = "kl_div";
     /// <summary>Weight of the distillation loss.</summary>
-    [OptionName("kd_loss_coefficient")] public double KdLossCoefficient { get; init; } = 1.0;
+    [OptionName("kd_loss_coefficient", Help = "weight of the distillation loss")] public double KdLossCoefficient { get; init; } = 1.0;
     /// <summary>Distillation temperature.</summary>
-    [OptionName("kd_temperature")] public double KdTemperature { get; init; } = 4.0;
+    [OptionName("kd_temperature", Help = "distillation temperature")] public double KdTemperature { get; init; } = 4.0;
 
     // ---- derived ----
     /// <summary>crop_h, or crop_size.</summary>
@@ -269,6 +272,25 @@ public sealed record TrainerOptions
 
     /// <summary>The option keys, in declaration order.</summary>
     public static IReadOnlyList<string> Keys => Specs.Value.Select(s => s.Key).ToArray();
+
+    /// <summary>Every option with its default, as written in an override (<c>null</c>, <c>cos_warmup</c>, <c>0,0.4</c>), and one line on what it does.</summary>
+    public static IReadOnlyList<TrainerOptionInfo> Describe()
+    {
+        var defaults = new TrainerOptions();
+        return Specs.Value.Select(s => new TrainerOptionInfo(s.Key, ValueText(s.Property.GetValue(defaults)),
+            s.Property.GetCustomAttribute<OptionNameAttribute>()!.Help ?? "")).ToArray();
+    }
+
+    private static string ValueText(object? value) => value switch
+    {
+        null => "null",
+        "" => "\"\"",
+        Enum e => EnumName(e),
+        bool b => b ? "true" : "false",
+        double[] d => string.Join(",", d.Select(x => x.ToString(CultureInfo.InvariantCulture))),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
 
     private static string Normalize(string key) => key.TrimStart('-').Replace("_", "").Replace("-", "").ToLowerInvariant();
 
@@ -386,7 +408,7 @@ public sealed record TrainerOptions
         if (text is null || text.Trim().Equals("null", StringComparison.OrdinalIgnoreCase) || text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase))
         {
             if (nullable) return null;
-            throw new TrainerOptionException(key, $"cannot be null (expected {Describe(t)})");
+            throw new TrainerOptionException(key, $"cannot be null (expected {DescribeType(t)})");
         }
         text = text.Trim();
         try
@@ -422,12 +444,12 @@ public sealed record TrainerOptions
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {
-            throw new TrainerOptionException(key, $"'{text}' is not {Describe(t)}");
+            throw new TrainerOptionException(key, $"'{text}' is not {DescribeType(t)}");
         }
         throw new TrainerOptionException(key, $"unsupported option type {t.Name}");
     }
 
-    private static string Describe(Type t)
+    private static string DescribeType(Type t)
     {
         if (t.IsEnum)
             return "one of " + string.Join(", ", t.GetFields(BindingFlags.Public | BindingFlags.Static)
@@ -567,3 +589,9 @@ public sealed class TrainerOptionsBuilder
     /// <summary>Validates and returns the options.</summary>
     public TrainerOptions Build() { _o.Validate(); return _o; }
 }
+
+/// <summary>One training option as <see cref="TrainerOptions.Describe"/> lists it.</summary>
+/// <param name="Key">The option's key (the reference's config name).</param>
+/// <param name="Default">The default value as an override writes it.</param>
+/// <param name="Help">One line on what the option does.</param>
+public sealed record TrainerOptionInfo(string Key, string Default, string Help);

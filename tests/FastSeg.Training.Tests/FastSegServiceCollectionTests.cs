@@ -266,6 +266,9 @@ public sealed class FastSegServiceCollectionTests : IDisposable
         var result = trainer.Run();
         Assert.Equal(1, result.Iterations);
         Assert.True(double.IsFinite(result.LastLoss));
+        // The epoch line gives the mIoU in percent, the unit of every report (the API keeps fractions).
+        string percent = (100 * result.LastReport!.MeanIoU).ToString("F2");
+        Assert.Contains(logged, l => l.StartsWith(" Epoch0 mIoU: " + percent + " %", StringComparison.Ordinal));
         Assert.True(File.Exists(Path.Combine(saveDir, "last.pth")));
     }
 

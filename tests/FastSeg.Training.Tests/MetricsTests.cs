@@ -124,3 +124,24 @@ public class MetricsTests(ITestOutputHelper output) : ParityTest(output)
         Assert.Contains("mean (present classes)", report.ToString());
     }
 }
+
+public class TrainingProgressUnitTests
+{
+    [Fact]
+    public void ProgressMeanIoUIsInPercentAsTheReportPrintsIt()
+    {
+        using var scope = NewDisposeScope();
+        using var cm = new ConfusionMatrix(2);
+        // class 0: 1 of 2 predicted right (IoU 1/2); class 1: both right but one extra (IoU 2/3)
+        cm.Update(tensor(new long[] { 0, 1, 1, 1 }, new long[] { 1, 1, 4 }), tensor(new long[] { 0, 0, 1, 1 }, new long[] { 1, 1, 4 }));
+        var report = cm.Report();
+        var validation = new TrainingProgress(ProgressKind.Validation, 0, 10, 10, double.NaN, 0.01, 0, TimeSpan.Zero,
+            new Dictionary<string, double>(), report);
+        double percent = 100 * (0.5 + 2.0 / 3) / 2;
+        Assert.Equal(percent, validation.MeanIoUPercent, 12);
+        Assert.Equal(percent / 100, report.MeanIoU, 12);
+        Assert.Contains(percent.ToString("F2", System.Globalization.CultureInfo.InvariantCulture), report.ToString());
+        var iteration = validation with { Kind = ProgressKind.Iteration, Report = null };
+        Assert.True(double.IsNaN(iteration.MeanIoUPercent));
+    }
+}

@@ -33,17 +33,19 @@ internal static class TrainCommand
         var config = Options.Text("--config", "JSON file of training options (reference config keys, e.g. {\"model\": \"fastscnn\"})", "FILE");
         var nproc = Options.Int("--nproc-per-node", 1, "local processes for data-parallel training (torchrun's --nproc_per_node)", min: 1);
         var every = Options.Int("--print-every", 10, "without a terminal: print one progress line every N iterations", min: 1);
-        var listOptions = Options.Flag("--list-options", "print every training option with its default (JSON) and exit");
+        var listOptions = Options.Flag("--list-options", "print every training option with its default and meaning, and exit");
+        var listJson = Options.Flag("--json", "with --list-options: the defaults as a JSON options file (the layout of config.json)");
         var command = new Command("train", "train a network. Options come from --config, then from overrides after it: key=value or " +
                                            "--key value with the reference's keys (e.g. model=fastscnn total_epoch=20 --base_lr 0.02); see --list-options")
         {
-            config, nproc, every, listOptions,
+            config, nproc, every, listOptions, listJson,
         };
         // Overrides look like options (--base_lr 0.02): hand every token the parser does not know to the options.
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(parse =>
         {
-            if (parse.GetValue(listOptions)) return ListOptions(stdout);
+            if (parse.GetValue(listOptions)) return ListOptions(stdout, parse.GetValue(listJson));
+            if (parse.GetValue(listJson)) throw new UsageException("--json goes with --list-options");
             var tokens = parse.UnmatchedTokens.ToArray();
             return Train(parse.GetValue(config), tokens, parse.GetValue(nproc), parse.GetValue(every), commandLine, stdout, stderr);
         });
@@ -87,9 +89,22 @@ internal static class TrainCommand
         return options.WithOverrides(overrides);
     }
 
-    private static int ListOptions(TextWriter stdout)
+    // One option a line: key, default (as an override writes it) and what it does; --json gives the defaults as an
+    // options file instead.
+    private static int ListOptions(TextWriter stdout, bool json)
     {
-        stdout.WriteLine(new TrainerOptions().ToJson());
+        if (json)
+        {
+            stdout.WriteLine(new TrainerOptions().ToJson());
+            return 0;
+        }
+        var options = TrainerOptions.Describe();
+        int keyWidth = Math.Max("option".Length, options.Max(o => o.Key.Length));
+        int defaultWidth = Math.Max("default".Length, options.Max(o => o.Default.Length));
+        stdout.WriteLine($"{"option".PadRight(keyWidth)}  {"default".PadRight(defaultWidth)}  meaning");
+        foreach (var o in options)
+            stdout.WriteLine($"{o.Key.PadRight(keyWidth)}  {o.Default.PadRight(defaultWidth)}  {o.Help}");
+        stdout.WriteLine("set with key=value or --key value after --config FILE; lists as 1,0.4; null clears an option");
         return 0;
     }
 

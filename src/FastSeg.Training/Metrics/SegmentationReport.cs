@@ -3,7 +3,11 @@ using System.Text;
 
 namespace FastSeg.Training.Metrics;
 
-/// <summary>The figures of one evaluation, per class and overall, as read from a <see cref="ConfusionMatrix"/>.</summary>
+/// <summary>
+/// The figures of one evaluation, per class and overall, as read from a <see cref="ConfusionMatrix"/>. IoUs and
+/// accuracies are fractions in [0, 1] (as torchmetrics and the reference compute them); <see cref="ToString"/> prints
+/// them in percent.
+/// </summary>
 public sealed class SegmentationReport
 {
     /// <summary>Creates a report.</summary>

@@ -218,7 +218,7 @@ public sealed class Trainer : IDisposable
     public int Epoch { get; private set; }
     /// <summary>Steps done so far.</summary>
     public long Iteration { get; private set; }
-    /// <summary>The best validation mIoU so far.</summary>
+    /// <summary>The best validation mIoU so far, as a fraction in [0, 1] (logs print it in percent).</summary>
     public double BestScore { get; private set; }
     /// <summary>Class names used in reports (Cityscapes' for 19 classes), or null.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
@@ -289,7 +289,7 @@ public sealed class Trainer : IDisposable
                     BestScore = score;
                     if (IsMain && Options.SaveCheckpoints) SaveCheckpoint(Path.Combine(Options.SaveDir, "best.pth"), best: true);
                 }
-                Log($" Epoch{epoch} mIoU: {score:F4}    | best mIoU so far: {BestScore:F4}");
+                Log($" Epoch{epoch} mIoU: {100 * score:F2} %    | best mIoU so far: {100 * BestScore:F2} %"); // percent, as the reports
             }
             if (IsMain && Options.SaveCheckpoints) SaveCheckpoint(Path.Combine(Options.SaveDir, "last.pth"), best: false);
             Sync.Barrier();
@@ -311,7 +311,7 @@ public sealed class Trainer : IDisposable
             Ema.Reset(Model);
             last = Validate(cancellationToken);
             BestScore = last.MeanIoU;
-            Log($"Best mIoU is: {BestScore:F4}");
+            Log($"Best mIoU is: {100 * BestScore:F2} %");
         }
         long steps = Iteration - startIteration;
         return new TrainingResult(BestScore, last, epochs, steps, _clock.Elapsed,

@@ -34,12 +34,15 @@ public sealed record TrainingProgress(
     IReadOnlyDictionary<string, double> LossParts,
     SegmentationReport? Report = null)
 {
-    /// <summary>The validation mIoU (NaN for iterations).</summary>
-    public double MeanIoU => Report?.MeanIoU ?? double.NaN;
+    /// <summary>
+    /// The validation mIoU in percent (54.3 for 54.3 %), as every report prints it and as the zoo's published figures
+    /// are given; NaN for iterations. <see cref="SegmentationReport.MeanIoU"/> holds the same value as a fraction.
+    /// </summary>
+    public double MeanIoUPercent => Report is null ? double.NaN : 100 * Report.MeanIoU;
 }
 
 /// <summary>The outcome of <see cref="Trainer.Run"/>.</summary>
-/// <param name="BestScore">The best validation mIoU (of the EMA weights, as the reference).</param>
+/// <param name="BestScore">The best validation mIoU as a fraction in [0, 1] (of the EMA weights, as the reference).</param>
 /// <param name="LastReport">The last validation report, or null when none ran.</param>
 /// <param name="Epochs">Epochs trained in this call.</param>
 /// <param name="Iterations">Steps trained in this call.</param>
