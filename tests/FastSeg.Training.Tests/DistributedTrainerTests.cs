@@ -14,8 +14,9 @@ namespace FastSeg.Training.Tests;
 /// <summary>
 /// The trainer on several processes: FastSeg.Distributed.Worker's "trainer" scenario (a project reference, so its dll
 /// sits next to these tests) is started by <see cref="LocalLauncher"/> with the torchrun environment and joins through
-/// <see cref="TrainerDistributed.FromEnvironment"/>. Its network is Fast-SCNN with batch norm frozen in eval mode and
-/// its loss a pixel sum, so that 2 ranks x 2 images are one step of 4 images (see the worker for why).
+/// <see cref="TrainerDistributed.FromEnvironment"/>. Its network is Fast-SCNN with batch norm frozen in eval mode (or,
+/// for the SyncBatchNorm test, training) and its loss a pixel sum, so that 2 ranks x 2 images are one step of 4 images
+/// (see the worker for why).
 /// </summary>
 [Collection("trainer")]
 public sealed class DistributedTrainerTests : IDisposable
