@@ -255,10 +255,12 @@ FS_API int32_t fs_dist_backends(int32_t* gloo, int32_t* nccl);
 /* Rendezvous through a TCPStore (hosted by rank 0 at master_addr:master_port) and builds the process group.
  * backend: 0 gloo, 1 nccl. timeout_ms bounds the rendezvous and every later collective. The Gloo device is bound to
  * gloo_iface when non-empty, else to gloo_hostname when non-empty, else to the host's default address.
- * device_index: the CUDA device of this rank for nccl (-1 keeps the current one); ignored by gloo. */
+ * device_index: the CUDA device of this rank for nccl (-1 keeps the current one); ignored by gloo.
+ * local_world_size: ranks per node (torchrun's LOCAL_WORLD_SIZE), used to name the node of a rank that never came
+ * to the rendezvous; 0 when unknown. */
 FS_API int32_t fs_dist_init(int32_t backend, const char* master_addr, int32_t master_port, int32_t rank,
                             int32_t world_size, int64_t timeout_ms, const char* gloo_iface, const char* gloo_hostname,
-                            int32_t device_index, fs_process_group* out);
+                            int32_t device_index, int32_t local_world_size, fs_process_group* out);
 FS_API int32_t fs_dist_free(fs_process_group pg);
 FS_API int32_t fs_dist_info(fs_process_group pg, int32_t* rank, int32_t* size, int32_t* backend);
 /* Collectives wait for completion; errors and timeouts come back as FS_ERROR. Several tensors travel as one flat
@@ -268,6 +270,9 @@ FS_API int32_t fs_dist_broadcast(fs_process_group pg, const fs_tensor* tensors, 
 /* outputs: world-size tensors of the input's shape and dtype, filled in rank order. */
 FS_API int32_t fs_dist_all_gather(fs_process_group pg, fs_tensor input, const fs_tensor* outputs, int32_t count);
 FS_API int32_t fs_dist_barrier(fs_process_group pg);
+/* Differentiable sum over the ranks: *out is a new tensor (the sum); backward all-reduces the output's gradient into
+ * the input's. Every rank must call it, and run backward through it, in the same order. */
+FS_API int32_t fs_dist_all_reduce_autograd(fs_process_group pg, fs_tensor input, fs_tensor* out);
 /* Callback run at the end of a backward pass; returns 0, or non-zero with a NUL-terminated message in `message`. */
 typedef int32_t (*fs_backward_end_fn)(int64_t context, char* message, int32_t capacity);
 /* Arms `fn(context, ...)` to run once after every backward pass that reaches `output` (which must require grad),

@@ -11,8 +11,10 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/engine.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -168,6 +170,112 @@ void run_flattened(ProcessGroupState& s, std::vector<at::Tensor>& list, const ch
     }
 }
 
+
+const char* what_of(const std::exception& e) {
+    if (auto* ce = dynamic_cast<const c10::Error*>(&e)) return ce->what_without_backtrace();
+    return e.what();
+}
+
+// "rank 1" / "ranks 2, 3", with the node of each rank when the ranks per node are known (torchrun's numbering:
+// global rank = node rank * ranks per node + local rank).
+std::string describe_ranks(const std::vector<int32_t>& ranks, int32_t local_world_size) {
+    std::ostringstream out;
+    out << (ranks.size() == 1 ? "rank " : "ranks ");
+    for (size_t i = 0; i < ranks.size(); ++i) {
+        if (i > 0) out << ", ";
+        out << ranks[i];
+        if (local_world_size > 0) out << " (node " << ranks[i] / local_world_size << ")";
+    }
+    return out.str();
+}
+
+std::string first_line(std::string text) {
+    auto end = text.find('\n');
+    if (end != std::string::npos) text.resize(end);
+    return text;
+}
+
+// What rendezvous() throws itself (as opposed to what the store throws under it).
+struct RendezvousFailure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The rendezvous: every rank announces itself under its own key and counts itself in, then waits until all have
+// come. On the deadline (or when the store goes away) it fails with the ranks that never came and the address, so a
+// node that never starts ends every waiting node with one line instead of a hang. Polling is bounded by the deadline.
+void rendezvous(c10d::Store& store, const std::string& where, int32_t rank, int32_t world_size, int32_t local_world_size,
+                std::chrono::milliseconds timeout) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout;
+    const std::string prefix = "fastseg_rendezvous/";
+    std::vector<int32_t> missing;
+    for (int32_t r = 0; r < world_size; ++r)
+        if (r != rank) missing.push_back(r);
+    int64_t seen = -1;
+    auto refresh_missing = [&] {
+        std::vector<int32_t> still;
+        for (int32_t r : missing)
+            if (!store.check({prefix + std::to_string(r)})) still.push_back(r);
+        missing.swap(still);
+    };
+    auto fail = [&](const std::string& why) {
+        const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+        throw RendezvousFailure("init_process_group: rendezvous at " + where + " failed on rank " + std::to_string(rank) +
+                                " of " + std::to_string(world_size) + " after " + std::to_string(waited.count()) +
+                                " ms: " + describe_ranks(missing, local_world_size) + " never joined (" + why + ")");
+    };
+    try {
+        store.set(prefix + std::to_string(rank), std::vector<uint8_t>{1});
+        // A rank counts itself in after setting its key, so the keys of all counted ranks exist: the list of missing
+        // ranks is only re-read when the count changed.
+        int64_t count = store.add(prefix + "count", 1);
+        for (int64_t polls = 0; count < world_size; ++polls) {
+            if (count != seen) {
+                refresh_missing();
+                seen = count;
+            }
+            if (std::chrono::steady_clock::now() >= deadline) fail("timeout of " + std::to_string(timeout.count()) + " ms");
+            std::this_thread::sleep_for(std::chrono::milliseconds(polls < 20 ? 10 : 100));
+            count = store.add(prefix + "count", 0);
+        }
+    } catch (const RendezvousFailure&) {
+        throw;
+    } catch (const std::exception& e) {
+        // The store went away: rank 0, which hosts it, ended (its own rendezvous timed out, or it was killed).
+        fail(std::string("the store on rank 0 is gone: ") + first_line(what_of(e)));
+    }
+}
+
+// The handle an autograd node keeps of a process group: the group and its store stay alive as long as a graph that
+// needs them for its backward pass does, even after the managed ProcessGroup was disposed.
+struct GroupRef : torch::CustomClassHolder {
+    explicit GroupRef(const ProcessGroupState& s) : state(s) {}
+    ProcessGroupState state;
+};
+
+// Differentiable all-reduce (sum), as torch.distributed.nn.functional.all_reduce: the forward sums the tensor over the
+// ranks; since every rank's output depends on every rank's input, the gradient of an input is the sum over the ranks
+// of the gradients of the outputs, an all-reduce again. Every rank must run the backward pass through it.
+struct AllReduceSumFunction : public torch::autograd::Function<AllReduceSumFunction> {
+    static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input,
+                              c10::intrusive_ptr<GroupRef> group) {
+        at::Tensor out = input.detach().clone(at::MemoryFormat::Contiguous);
+        check_device(group->state, out, "all_reduce (autograd)");
+        all_reduce_dense(group->state, out, kOpSum);
+        ctx->saved_data["group"] = c10::IValue::make_capsule(std::move(group));
+        return out;
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad_outputs) {
+        auto holder = ctx->saved_data["group"].toCapsule();
+        auto* group = static_cast<GroupRef*>(holder.get());
+        at::Tensor grad = grad_outputs[0].detach().clone(at::MemoryFormat::Contiguous);
+        all_reduce_dense(group->state, grad, kOpSum);
+        return {grad, at::Tensor()};
+    }
+};
+
 #ifdef USE_C10D_GLOO
 std::shared_ptr<::gloo::transport::Device> make_gloo_device(const std::string& iface, const std::string& hostname) {
     if (!iface.empty()) return c10d::ProcessGroupGloo::createDeviceForInterface(iface);
@@ -197,7 +305,7 @@ FS_API int32_t fs_dist_backends(int32_t* gloo, int32_t* nccl) {
 
 FS_API int32_t fs_dist_init(int32_t backend, const char* master_addr, int32_t master_port, int32_t rank,
                             int32_t world_size, int64_t timeout_ms, const char* gloo_iface, const char* gloo_hostname,
-                            int32_t device_index, fs_process_group* out) {
+                            int32_t device_index, int32_t local_world_size, fs_process_group* out) {
     FS_GUARD({
         *out = nullptr;
         if (world_size < 1) throw std::invalid_argument("init_process_group: world_size must be at least 1, got " +
@@ -218,24 +326,30 @@ FS_API int32_t fs_dist_init(int32_t backend, const char* master_addr, int32_t ma
         state->size = world_size;
         state->timeout = std::chrono::milliseconds(timeout_ms);
 
-        // Rank 0 hosts the store; the others connect to it, retrying until the timeout. The master waits until every
-        // worker has joined, so a rank that never starts fails the rendezvous instead of hanging it.
+        // Rank 0 hosts the store; the others connect to it, retrying until the timeout. Then every rank waits in
+        // rendezvous() until all have come, which names the missing ranks when some never do.
+        const std::string where = std::string(master_addr) + ":" + std::to_string(master_port);
         c10d::TCPStoreOptions store_opts;
         store_opts.port = static_cast<std::uint16_t>(master_port);
         store_opts.isServer = rank == 0;
         store_opts.numWorkers = static_cast<std::size_t>(world_size);
-        store_opts.waitWorkers = true;
+        store_opts.waitWorkers = false;
         store_opts.timeout = state->timeout;
         c10::intrusive_ptr<c10d::Store> tcp;
         try {
             tcp = c10::make_intrusive<c10d::TCPStore>(std::string(master_addr), store_opts);
         } catch (const std::exception& e) {
-            const char* inner = e.what();
-            if (auto* ce = dynamic_cast<const c10::Error*>(&e)) inner = ce->what_without_backtrace();
-            throw std::runtime_error("init_process_group: rendezvous through the TCP store at " + std::string(master_addr) +
-                                     ":" + std::to_string(master_port) + " failed on rank " + std::to_string(rank) +
-                                     " of " + std::to_string(world_size) + ": " + inner);
+            if (rank == 0)
+                throw std::runtime_error("init_process_group: rank 0 of " + std::to_string(world_size) +
+                                         " could not host the rendezvous store at " + where + ": " +
+                                         first_line(what_of(e)));
+            throw std::runtime_error("init_process_group: rendezvous at " + where + " failed on rank " +
+                                     std::to_string(rank) + " of " + std::to_string(world_size) + ": " +
+                                     describe_ranks({0}, local_world_size) +
+                                     " (which hosts the store) never answered within " + std::to_string(timeout_ms) +
+                                     " ms (" + first_line(what_of(e)) + ")");
         }
+        rendezvous(*tcp, where, rank, world_size, local_world_size, state->timeout);
         // One prefix per backend, as PyTorch's default group uses, keeps the keys of a later group apart.
         state->store = c10::make_intrusive<c10d::PrefixStore>(std::string("default_pg/"), tcp);
 
@@ -337,6 +451,16 @@ FS_API int32_t fs_dist_barrier(fs_process_group pg) {
     FS_GUARD({
         auto& s = state_ref(pg);
         wait_for(s, s.group->barrier(), "barrier");
+    })
+}
+
+FS_API int32_t fs_dist_all_reduce_autograd(fs_process_group pg, fs_tensor input, fs_tensor* out) {
+    FS_GUARD({
+        *out = nullptr;
+        auto group = c10::make_intrusive<GroupRef>(state_ref(pg));
+        const at::Tensor& in = fastseg::tensor_ref(input);
+        if (!in.defined()) throw std::invalid_argument("all_reduce (autograd): the tensor is undefined");
+        *out = fastseg::new_handle(AllReduceSumFunction::apply(in, std::move(group)));
     })
 }
 

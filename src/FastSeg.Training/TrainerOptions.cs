@@ -67,7 +67,7 @@ public sealed class TrainerOptionException(string option, string message) : Argu
 /// Differences kept on purpose: <c>lr</c> scales with the number of processes (the reference multiplies by the GPU
 /// count, which is 0 on a CPU machine); <c>randscale</c> is one value x (→ [−x, x]) or two values [lo, hi], not a
 /// string split into characters; <c>step_size</c> exists (the reference's 'step' policy reads it but no config defines
-/// it); <c>v_flip</c> and <c>synBN</c> are accepted and unused (as in the reference on one process); the test, predict and
+/// it); <c>v_flip</c> is accepted and unused (as in the reference); the test, predict and
 /// export options are not part of training and are left out.
 /// </remarks>
 public sealed record TrainerOptions
@@ -222,8 +222,9 @@ public sealed record TrainerOptions
     [OptionName("v_flip", Help = "accepted and unused, as in the reference")] public double VFlip { get; init; }
 
     // ---- distributed ----
-    /// <summary>Synchronised batch norm under distributed training (for the distributed backend; unused on one process).</summary>
-    [OptionName("synBN", Help = "accepted and unused (batch norm is not synchronised across processes)")] public bool SyncBatchNorm { get; init; } = true;
+    /// <summary>Synchronised batch norm on several processes: every batch norm normalises with the global batch's
+    /// statistics (SyncBatchNorm); no effect on one process.</summary>
+    [OptionName("synBN", Help = "synchronised batch norm across processes (global-batch statistics); no effect on one process")] public bool SyncBatchNorm { get; init; } = true;
 
     // ---- knowledge distillation (the teacher is built by FastSeg.Distillation and passed as a hook) ----
     /// <summary>Distillation is on: the trainer then requires an <see cref="ITrainingLossHook"/> (a DistillationHook).</summary>

@@ -105,4 +105,27 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Single(Regex.Matches(run.stdout, "training and 2 validation images"));
         Assert.True(File.Exists(Path.Combine(_root, "ddp", "last.pth")));
     }
+
+    [Fact]
+    public void MultiNode_ANodeWhoseMasterNeverComesEndsWithOneLineAndBadNodeFlagsAreUsageErrors()
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "fastseg.dll");
+        TrainCommand.SelfOverride = ("dotnet", [dll]);
+        int port = FastSeg.Torch.Distributed.LocalLauncher.FreePort();
+        // Node 1 of 2 alone: rank 1 waits for node 0's store for 3 s, then the node stops with one line on stderr.
+        var run = Run(["train", "--nnodes", "2", "--node-rank", "1", "--master-addr", "127.0.0.1", "--master-port", port.ToString(),
+            "--dist-timeout", "3", .. Small("node1")]);
+        Assert.Equal(1, run.code);
+        var line = Assert.Single(run.stderr.Trim().Split('\n'));
+        Assert.StartsWith("fastseg train: rank 1 ", line);
+        Assert.Contains($"rendezvous at 127.0.0.1:{port} failed on rank 1 of 2: rank 0 (node 0) (which hosts the store) never answered", line);
+        Assert.False(Directory.Exists(Path.Combine(_root, "node1")));
+
+        var outOfRange = Run(["train", "--nnodes", "2", "--node-rank", "2", "--master-port", "29500", .. Small("bad")]);
+        Assert.Equal(2, outOfRange.code);
+        Assert.Contains("--node-rank 2 must be below --nnodes 2", outOfRange.stderr);
+        var noPort = Run(["train", "--nnodes", "2", "--node-rank", "0", .. Small("bad")]);
+        Assert.Equal(2, noPort.code);
+        Assert.Contains("--master-port", noPort.stderr);
+    }
 }

@@ -10,7 +10,7 @@ using dist = FastSeg.Torch.torch.distributed;
 torch.set_num_threads(1);
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: worker <collectives|ddp|single|die|hang|ddp-die|env|fail-env|trainer> [args]");
+    Console.Error.WriteLine("usage: worker <collectives|ddp|single|ddp-syncbn|single-trainbn|syncbn|steps|die|hang|ddp-die|env|fail-env|trainer> [args]");
     return 1;
 }
 var timeout = TimeSpan.FromMilliseconds(double.Parse(Environment.GetEnvironmentVariable("FS_TEST_TIMEOUT_MS") ?? "30000", CultureInfo.InvariantCulture));
@@ -21,6 +21,10 @@ try
         "collectives" => Scenarios.Collectives(timeout),
         "ddp" => Scenarios.Train(args[1], distributed: true, timeout),
         "single" => Scenarios.Train(args[1], distributed: false, timeout),
+        "ddp-syncbn" => Scenarios.Train(args[1], distributed: true, timeout, trainModeBatchNorm: true),
+        "single-trainbn" => Scenarios.Train(args[1], distributed: false, timeout, trainModeBatchNorm: true),
+        "syncbn" => Scenarios.SyncBatchNormAgainstOneProcess(timeout),
+        "steps" => Scenarios.StepsUntilAPeerFails(timeout),
         "die" => Scenarios.PeerFailure(timeout, hang: false),
         "hang" => Scenarios.PeerFailure(timeout, hang: true),
         "ddp-die" => Scenarios.DdpPeerFailure(timeout),
@@ -104,8 +108,9 @@ internal static class Scenarios
         return 0;
     }
 
-    // Conv -> BatchNorm (eval mode: fixed running statistics, which DDP broadcasts from rank 0) -> ReLU -> 1x1 conv.
-    private static nn.Module<Tensor, Tensor> MakeModel(int seed)
+    // Conv -> BatchNorm (eval mode: fixed running statistics, which DDP broadcasts from rank 0; or train mode, converted
+    // to SyncBatchNorm on several ranks) -> ReLU -> 1x1 conv.
+    private static nn.Module<Tensor, Tensor> MakeModel(int seed, bool trainModeBatchNorm = false)
     {
         manual_seed(seed);
         var model = nn.Sequential(
@@ -119,11 +124,11 @@ internal static class Scenarios
             bn.running_mean!.copy_(randn(8).mul(0.1));
             bn.running_var!.copy_(rand(8).add(0.5));
         }
-        model.eval();
+        model.train(trainModeBatchNorm);
         return model;
     }
 
-    public static int Train(string outDir, bool distributed, TimeSpan timeout)
+    public static int Train(string outDir, bool distributed, TimeSpan timeout, bool trainModeBatchNorm = false)
     {
         const int Steps = 5, Global = 4;
         int rank = 0, world = 1;
@@ -134,7 +139,9 @@ internal static class Scenarios
             world = dist.get_world_size();
         }
         // Every rank starts from a different initialisation: the DDP constructor must make them equal (rank 0's).
-        var model = MakeModel(seed: 100 + rank);
+        var model = MakeModel(seed: 100 + rank, trainModeBatchNorm);
+        if (distributed && trainModeBatchNorm) nn.SyncBatchNorm.convert_sync_batchnorm(model);
+        Console.WriteLine($"joined rank={rank} world={world} node={Environment.GetEnvironmentVariable("GROUP_RANK")}");
         nn.Module<Tensor, Tensor> net = distributed ? new nn.parallel.DistributedDataParallel(model) : model;
 
         manual_seed(1234);
@@ -158,6 +165,93 @@ internal static class Scenarios
         torch.save(net.state_dict(), file); // the wrapper's own state dict: it must carry the plain module keys
         Console.WriteLine($"saved {file}");
         if (distributed) dist.destroy_process_group();
+        return 0;
+    }
+
+    // SyncBatchNorm on this rank's share of a batch of 4 (2+2, then 1+3: unequal shares), against plain BatchNorm on
+    // the whole batch computed here alone, as one process would: outputs, running statistics after two steps, and the
+    // parameter gradients summed over the ranks (the gradient of the whole batch's loss). A conv before the batch norm
+    // makes the input gradient, the part that crosses the ranks in backward, reach parameters too.
+    public static int SyncBatchNormAgainstOneProcess(TimeSpan timeout)
+    {
+        dist.init_process_group("gloo", timeout: timeout);
+        int rank = dist.get_rank(), world = dist.get_world_size();
+        foreach (var split in new[] { new[] { 2, 2 }, new[] { 1, 3 } })
+        {
+            using var scope = NewDisposeScope();
+            nn.Module<Tensor, Tensor> Make()
+            {
+                manual_seed(9);
+                var m = nn.Sequential(nn.Conv2d(3, 5, 3, padding: 1), nn.BatchNorm2d(5, momentum: 0.1));
+                using (no_grad())
+                {
+                    var bn = (FastSeg.Torch.Modules.BatchNorm2d)m.get_submodule("1")!;
+                    bn.weight!.copy_(rand(5).add(0.5));
+                    bn.bias!.copy_(randn(5));
+                }
+                m.train();
+                return m;
+            }
+            var reference = Make();
+            var synced = nn.SyncBatchNorm.convert_sync_batchnorm(Make());
+            var unsynced = Make();
+            int start = split.Take(rank).Sum(), share = split[rank];
+            double outDiff = 0, unsyncedDiff = 0;
+            manual_seed(1234);
+            for (int step = 0; step < 2; step++)
+            {
+                // Channel means far from 0 (3 + 2·N(0,1)): the variance must not come from E[x²] - E[x]².
+                var inputs = randn(4, 3, 5, 4).mul(2).add(3);
+                var probe = randn(4, 5, 5, 4).mul(0.1);
+                var whole = reference.forward(inputs);
+                (whole * probe).sum().backward();
+                var mine = synced.forward(inputs.narrow(0, start, share));
+                (mine * probe.narrow(0, start, share)).sum().backward();
+                var alone = unsynced.forward(inputs.narrow(0, start, share));
+                var expected = whole.narrow(0, start, share);
+                outDiff = Math.Max(outDiff, (mine - expected).abs().max().item<double>());
+                unsyncedDiff = Math.Max(unsyncedDiff, (alone - expected).abs().max().item<double>());
+            }
+            var grads = synced.parameters().Select(p => p.grad!).ToList();
+            dist.all_reduce_coalesced(grads);
+            double gradDiff = synced.parameters().Zip(reference.parameters(), (a, b) => (a.grad! - b.grad!).abs().max().item<double>()).Max();
+            double gradScale = reference.parameters().Max(p => p.grad!.abs().max().item<double>());
+            var bnRef = (FastSeg.Torch.Modules.BatchNorm2d)reference.get_submodule("1")!;
+            var bnSync = (FastSeg.Torch.Modules.BatchNorm2d)synced.get_submodule("1")!;
+            double statDiff = Math.Max((bnSync.running_mean! - bnRef.running_mean!).abs().max().item<double>(),
+                (bnSync.running_var! - bnRef.running_var!).abs().max().item<double>());
+            string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+            Console.WriteLine($"SYNCBN split={string.Join('+', split)} out={R(outDiff)} grad={R(gradDiff)} gradscale={R(gradScale)} stats={R(statDiff)} " +
+                $"unsynced={R(unsyncedDiff)} tracked={bnSync.num_batches_tracked!.item<long>()} running={Fmt(bnSync.running_mean!)};{Fmt(bnSync.running_var!)}");
+            Console.WriteLine($"KEYS {string.Join(',', synced.state_dict().Keys)} | {string.Join(',', reference.state_dict().Keys)}");
+        }
+        dist.destroy_process_group();
+        return 0;
+    }
+
+    // Trains the small network in a loop, printing "step k" after each step, until a collective fails (exit 4) or
+    // 100 000 steps pass: the test kills the other rank's node once both printed a step.
+    public static int StepsUntilAPeerFails(TimeSpan timeout)
+    {
+        dist.init_process_group("gloo", timeout: timeout);
+        int rank = dist.get_rank();
+        var net = new nn.parallel.DistributedDataParallel(MakeModel(seed: 7));
+        using var x = randn(2, 3, 8, 8);
+        for (int step = 0; step < 100_000; step++)
+        {
+            using var scope = NewDisposeScope();
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                net.forward(x).square().mean().backward();
+            }
+            catch (TorchException e)
+            {
+                Console.WriteLine($"DETECTED at {NowMs} after {clock.ElapsedMilliseconds} ms: {e.Message}");
+                return 4;
+            }
+            Console.WriteLine($"step {step} rank {rank}");
+        }
         return 0;
     }
 

@@ -15,7 +15,8 @@ using static FastSeg.Torch.torch;
 /// The network is Fast-SCNN with its batch norms frozen in eval mode, so that a step's gradient is the sum of
 /// per-image gradients and 2 ranks x batch 2 can match 1 process x batch 4 (training-mode BN would normalise over
 /// different batches). save_dir is OUT_DIR/rank{RANK}: a directory for rank 1 shows that it wrote something.
-/// FS_TEST_DIE_RANK / FS_TEST_DIE_AFTER: that rank exits (code 3) right after that many steps.
+/// FS_TEST_DIE_RANK / FS_TEST_DIE_AFTER: that rank exits (code 3) right after that many steps. FS_TEST_TRAIN_BN=1: the
+/// batch norms train (no freezing), for the SyncBatchNorm (synBN) runs, whose global batch statistics make 2 x 2 match 1 x 4.
 /// Prints "FINAL rank=R sha256=H", "VAL ...", "LOSS ..." lines for the test.
 /// </summary>
 internal static class TrainerScenario
@@ -24,6 +25,7 @@ internal static class TrainerScenario
     {
         using var run = TrainerDistributed.FromEnvironment(backend: "gloo", timeout: timeout);
         Console.WriteLine($"joined rank={run.Rank} world={run.WorldSize} distributed={run.IsDistributed} sync={run.Sync.GetType().Name}");
+        Console.WriteLine($"node rank={run.NodeRank} nodes={run.NodeCount} local_rank={run.LocalRank} local_world={run.LocalWorldSize}");
         var options = TrainerOptions.Builder()
             .Model("fastscnn").Dataset(dataRoot).Epochs(1).BatchSize(4, 2)
             .Optimizer(OptimizerKind.Sgd, 1e-6, momentum: 0.9, weightDecay: 0)
@@ -38,7 +40,8 @@ internal static class TrainerScenario
 
         // Each rank starts from a different initialisation: the trainer must replace it with rank 0's.
         manual_seed(100 + run.Rank);
-        using var model = new FrozenBatchNorm(ModelZoo.Create("fastscnn", numClasses: options.NumClasses));
+        var network = ModelZoo.Create("fastscnn", numClasses: options.NumClasses);
+        using SegmentationModel model = Environment.GetEnvironmentVariable("FS_TEST_TRAIN_BN") == "1" ? network : new FrozenBatchNorm(network);
         int dieRank = int.Parse(Environment.GetEnvironmentVariable("FS_TEST_DIE_RANK") ?? "-1", CultureInfo.InvariantCulture);
         int dieAfter = int.Parse(Environment.GetEnvironmentVariable("FS_TEST_DIE_AFTER") ?? "-1", CultureInfo.InvariantCulture);
         // No random augmentation (zh320's training pipeline always draws a hue jitter, and augmentation draws depend on
@@ -72,6 +75,8 @@ internal static class TrainerScenario
         string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         Console.WriteLine($"LOSS {string.Join(",", losses.Select(R))}");
         Console.WriteLine($"VAL pixels={report.Pixels} miou={R(report.MeanIoU)} acc={R(report.PixelAccuracy)} best={R(result.BestScore)}");
+        int synchronised = model.modules().OfType<BatchNorm2d>().Count(bn => bn.process_group is not null);
+        Console.WriteLine($"SYNCBN {synchronised} of {model.modules().OfType<BatchNorm2d>().Count()}");
         Console.WriteLine($"FINAL rank={run.Rank} iterations={trainer.Iteration} sha256={Fingerprint(model)}");
         return 0;
     }

@@ -83,7 +83,10 @@ public class DistributedTests
             // Explicit arguments and tcp:// win over the environment (LOCAL_RANK still comes from it).
             c = RendezvousConfig.Resolve(null, "tcp://10.1.2.3:4567", TimeSpan.FromSeconds(1), 4, 0, null, -1, -1);
             Assert.Equal(("gloo", "10.1.2.3", 4567, 0, 4, 1), (c.Backend, c.MasterAddr, c.MasterPort, c.Rank, c.WorldSize, c.LocalRank));
-            Assert.Equal("", c.GlooHostname); // remote master, 2 of 4 ranks on this node: the host's default address
+            // Remote master, 2 of 4 ranks on this node: the address this machine reaches the master from (none here
+            // when no route leads to 10.1.2.3: then Gloo's default, the host name's address).
+            Assert.Equal(RendezvousConfig.AddressTowards("10.1.2.3", 4567) ?? "", c.GlooHostname);
+            Assert.Equal(2, c.LocalWorldSize);
             c = RendezvousConfig.Resolve("gloo", null, TimeSpan.FromSeconds(1), 2, 1, "10.1.2.3", 4567, 0);
             Assert.Equal(("10.1.2.3", 0), (c.GlooHostname, c.LocalRank)); // every rank on this node: the master's address
 

@@ -14,8 +14,9 @@ namespace FastSeg.Training.Tests;
 /// <summary>
 /// The trainer on several processes: FastSeg.Distributed.Worker's "trainer" scenario (a project reference, so its dll
 /// sits next to these tests) is started by <see cref="LocalLauncher"/> with the torchrun environment and joins through
-/// <see cref="TrainerDistributed.FromEnvironment"/>. Its network is Fast-SCNN with batch norm frozen in eval mode and
-/// its loss a pixel sum, so that 2 ranks x 2 images are one step of 4 images (see the worker for why).
+/// <see cref="TrainerDistributed.FromEnvironment"/>. Its network is Fast-SCNN with batch norm frozen in eval mode (or,
+/// for the SyncBatchNorm test, training) and its loss a pixel sum, so that 2 ranks x 2 images are one step of 4 images
+/// (see the worker for why).
 /// </summary>
 [Collection("trainer")]
 public sealed class DistributedTrainerTests : IDisposable
@@ -148,6 +149,59 @@ public sealed class DistributedTrainerTests : IDisposable
     }
 
     [Fact]
+    public async Task MultiNode_SyncBatchNorm_TwoNodesOfBatchTwoStepLikeOneProcessOfBatchFourInTheTrainer()
+    {
+        // Fast-SCNN with its batch norms training: with synBN (the default) they normalise over the global batch, so
+        // 2 nodes x 1 process x batch 2 take the steps of 1 process x batch 4; without, each rank's statistics differ.
+        var env = new Dictionary<string, string?> { ["FS_TEST_TIMEOUT_MS"] = "60000", ["FS_TEST_TRAIN_BN"] = "1" };
+        string singleDir = Path.Combine(_root, "single"), nodesDir = Path.Combine(_root, "nodes"), plainDir = Path.Combine(_root, "plain");
+        var single = Launch(1, singleDir, env, "train_bs=4");
+        Assert.True(single.Success, single.Message);
+
+        int port = LocalLauncher.FreePort();
+        var outputs = new[] { new StringWriter(), new StringWriter() };
+        var nodes = await Task.WhenAll(Enumerable.Range(0, 2).Select(node => LocalLauncher.RunAsync(1, DotnetHost,
+            new[] { WorkerDll, "trainer", Path.Combine(_root, "data"), nodesDir, "train_bs=2" }, env,
+            new LaunchOptions
+            {
+                NNodes = 2, NodeRank = node, MasterAddr = "127.0.0.1", MasterPort = port, Output = outputs[node], Timeout = RunLimit,
+                TerminateGracePeriod = TimeSpan.FromSeconds(2), TailLines = 200,
+            })));
+        for (int node = 0; node < 2; node++)
+        {
+            _log.WriteLine($"--- node {node}: {nodes[node].Message}\n{outputs[node]}");
+            Assert.True(nodes[node].Success, nodes[node].Message);
+            Assert.Contains($"node rank={node} nodes=2 local_rank=0 local_world=1", nodes[node].Ranks[0].OutputTail);
+            Assert.Contains($"joined rank={node} world=2 distributed=True sync=ProcessGroupSync", nodes[node].Ranks[0].OutputTail);
+        }
+        // One process: nothing to synchronise; two nodes: every batch norm of the network converted.
+        var bnCount = Regex.Match(Line(single, 0, "SYNCBN"), @"^0 of (\d+)$");
+        Assert.True(bnCount.Success && int.Parse(bnCount.Groups[1].Value, CultureInfo.InvariantCulture) > 10, Line(single, 0, "SYNCBN"));
+        string all = bnCount.Groups[1].Value;
+        Assert.Equal($"{all} of {all}", Line(nodes[1], 0, "SYNCBN"));
+        Assert.Equal(Line(nodes[0], 0, "FINAL").Replace("rank=0", "rank=1"), Line(nodes[1], 0, "FINAL")); // identical replicas
+        Assert.False(Directory.Exists(Path.Combine(nodesDir, "rank1")), "the rank on node 1 wrote");
+
+        var plain = Launch(2, plainDir, env, "train_bs=2", "synBN=false");
+        Assert.True(plain.Success, plain.Message);
+        Assert.Equal($"0 of {all}", Line(plain, 0, "SYNCBN"));
+
+        // The two half-batch losses of a step add up to the whole batch's (a pixel sum) when the batch norms use the
+        // global batch: at step 1 (the initial network) and step 2 (after one step with the synchronised gradients).
+        // Later steps are not compared: at this learning rate training-mode batch norm amplifies float32 rounding from
+        // step to step (4 ranks x 1 and 2 x 2, both synchronised, also part by ~3e-3 at step 3); the small network of
+        // the MultiNode tests in FastSeg.Torch.Tests compares parameters after 5 steps instead. Without synBN the
+        // halves differ at once.
+        static double[] Losses(LaunchResult r, int rank) => Line(r, rank, "LOSS").Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        var whole = Losses(single, 0);
+        var halves = Losses(nodes[0], 0).Zip(Losses(nodes[1], 0), (a, b) => a + b).ToArray();
+        var perRank = Losses(plain, 0).Zip(Losses(plain, 1), (a, b) => a + b).ToArray();
+        _log.WriteLine($"step losses: 1 process {string.Join(", ", whole)}; 2 nodes synBN {string.Join(", ", halves)}; 2 ranks without {string.Join(", ", perRank)}");
+        for (int i = 0; i < 2; i++) Assert.True(Math.Abs(whole[i] - halves[i]) <= 1e-5 * whole[i], $"step {i + 1}: loss {whole[i]} vs {halves[i]}");
+        Assert.True(Math.Abs(whole[0] - perRank[0]) > 1e-3 * whole[0], $"without synBN step 1 should differ: {whole[0]} vs {perRank[0]}");
+    }
+
+    [Fact]
     public void ARankThatDiesMidTrainingEndsTheOtherWithAnErrorInsteadOfAHang()
     {
         // The ranks are started here rather than by LocalLauncher, which would stop rank 0 as soon as rank 1 failed:
@@ -240,6 +294,15 @@ public class TrainerDistributedTests
             .Where(v => v.Item1 != missing).ToArray();
         var e = Assert.Throws<ArgumentException>(() => TrainerDistributed.FromEnvironment(environment: Env(vars)));
         Assert.Contains($"environment variable {missing} is not set", e.Message);
+        Assert.False(distributed.is_initialized());
+    }
+
+    [Fact]
+    public void AMultiNodeEnvironmentThatDoesNotAddUpIsRefusedBeforeAnyRendezvous()
+    {
+        var e = Assert.Throws<ArgumentException>(() => TrainerDistributed.FromEnvironment(environment: Env(("WORLD_SIZE", "4"), ("RANK", "3"),
+            ("LOCAL_RANK", "1"), ("LOCAL_WORLD_SIZE", "2"), ("GROUP_RANK", "0"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "29500"))));
+        Assert.Contains("RANK=3 should be GROUP_RANK=0 x LOCAL_WORLD_SIZE=2 + LOCAL_RANK=1", e.Message);
         Assert.False(distributed.is_initialized());
     }
 

@@ -17,7 +17,10 @@ namespace FastSeg.Cli.Commands;
 /// <c>fastseg train</c> and <c>fastseg val</c>: the <see cref="Trainer"/> driven by a JSON options file (the
 /// reference's config keys) and <c>key=value</c> / <c>--key value</c> overrides. <c>--nproc-per-node N</c> starts N
 /// local copies of the same command with the torchrun environment (<see cref="LocalLauncher"/>); each copy sees
-/// RANK/WORLD_SIZE, joins the default process group and trains its shard, and only rank 0 prints and writes.
+/// RANK/WORLD_SIZE, joins the default process group and trains its shard, and only rank 0 prints and writes. With
+/// torchrun's <c>--nnodes M --node-rank R --master-addr HOST --master-port PORT</c>, run once on each of M machines,
+/// the copies of all machines form one run of M·N ranks (ranks R·N + local rank); rank 0 on node 0 hosts the
+/// rendezvous, prints and writes.
 /// </summary>
 internal static class TrainCommand
 {
@@ -32,13 +35,18 @@ internal static class TrainCommand
     {
         var config = Options.Text("--config", "JSON file of training options (reference config keys, e.g. {\"model\": \"fastscnn\"})", "FILE");
         var nproc = Options.Int("--nproc-per-node", 1, "local processes for data-parallel training (torchrun's --nproc_per_node)", min: 1);
+        var nnodes = Options.Int("--nnodes", 1, "machines of a data-parallel run; run the same command on each with its --node-rank (torchrun's --nnodes)", min: 1);
+        var nodeRank = Options.Int("--node-rank", 0, "this machine's index in [0, nnodes); node 0 hosts the rendezvous (torchrun's --node-rank)", min: 0);
+        var masterAddr = Options.Text("--master-addr", "address of node 0, which every node can reach (default 127.0.0.1; torchrun's --master-addr)", "HOST");
+        var masterPort = Options.Int("--master-port", 0, "port of the rendezvous on node 0, the same on every node (needed with --nnodes > 1; torchrun's --master-port)", min: 0);
+        var distTimeout = Options.Double("--dist-timeout", 1800, "seconds the rendezvous and every collective may wait for the other ranks before failing", min: 1);
         var every = Options.Int("--print-every", 10, "without a terminal: print one progress line every N iterations", min: 1);
         var listOptions = Options.Flag("--list-options", "print every training option with its default and meaning, and exit");
         var listJson = Options.Flag("--json", "with --list-options: the defaults as a JSON options file (the layout of config.json)");
         var command = new Command("train", "train a network. Options come from --config, then from overrides after it: key=value or " +
                                            "--key value with the reference's keys (e.g. model=fastscnn total_epoch=20 --base_lr 0.02); see --list-options")
         {
-            config, nproc, every, listOptions, listJson,
+            config, nproc, nnodes, nodeRank, masterAddr, masterPort, distTimeout, every, listOptions, listJson,
         };
         // Overrides look like options (--base_lr 0.02): hand every token the parser does not know to the options.
         command.TreatUnmatchedTokensAsErrors = false;
@@ -47,7 +55,9 @@ internal static class TrainCommand
             if (parse.GetValue(listOptions)) return ListOptions(stdout, parse.GetValue(listJson));
             if (parse.GetValue(listJson)) throw new UsageException("--json goes with --list-options");
             var tokens = parse.UnmatchedTokens.ToArray();
-            return Train(parse.GetValue(config), tokens, parse.GetValue(nproc), parse.GetValue(every), commandLine, stdout, stderr);
+            var launch = new NodeLaunch(parse.GetValue(nproc), parse.GetValue(nnodes), parse.GetValue(nodeRank),
+                parse.GetValue(masterAddr) ?? "127.0.0.1", parse.GetValue(masterPort), TimeSpan.FromSeconds(parse.GetValue(distTimeout)));
+            return Train(parse.GetValue(config), tokens, launch, parse.GetValue(every), commandLine, stdout, stderr);
         });
         return command;
     }
@@ -108,15 +118,24 @@ internal static class TrainCommand
         return 0;
     }
 
-    private static int Train(string? configPath, string[] overrides, int nproc, int every, IReadOnlyList<string> commandLine,
+    /// <summary>The launcher's flags: processes on this machine, machines, this machine's index, rendezvous address and timeout.</summary>
+    private sealed record NodeLaunch(int NprocPerNode, int NNodes, int NodeRank, string MasterAddr, int MasterPort, TimeSpan Timeout);
+
+    private static int Train(string? configPath, string[] overrides, NodeLaunch launch, int every, IReadOnlyList<string> commandLine,
         TextWriter stdout, TextWriter stderr)
     {
         var options = LoadOptions(configPath, overrides);
         options.Validate();
-        if (nproc > 1 && !TrainerDistributed.IsLaunched()) return Launch(nproc, commandLine, stdout, stderr);
+        if (launch.NodeRank >= launch.NNodes)
+            throw new UsageException($"--node-rank {launch.NodeRank} must be below --nnodes {launch.NNodes}");
+        if (launch.NNodes > 1 && launch.MasterPort == 0)
+            throw new UsageException("--nnodes > 1 needs --master-port (the same port on every node)");
+        if (launch.MasterPort > 65535) throw new UsageException($"--master-port {launch.MasterPort} is not a port (1 to 65535)");
+        if ((launch.NprocPerNode > 1 || launch.NNodes > 1) && !TrainerDistributed.IsLaunched())
+            return Launch(launch, commandLine, stdout, stderr);
 
-        // Launched by --nproc-per-node (or torchrun): join the process group the environment describes.
-        using var run = TrainerDistributed.FromEnvironment();
+        // Launched by --nproc-per-node / --nnodes (or torchrun): join the process group the environment describes.
+        using var run = TrainerDistributed.FromEnvironment(timeout: launch.Timeout);
         {
             IGradientSync? sync = run.IsDistributed ? run.Sync : null;
             bool main = run.IsMain;
@@ -177,25 +196,36 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>Starts <paramref name="nproc"/> copies of this very command line with the torchrun environment.</summary>
-    private static int Launch(int nproc, IReadOnlyList<string> commandLine, TextWriter stdout, TextWriter stderr)
+    /// <summary>Starts this machine's copies of this very command line with the torchrun environment.</summary>
+    private static int Launch(NodeLaunch launch, IReadOnlyList<string> commandLine, TextWriter stdout, TextWriter stderr)
     {
         var (executable, prefix) = SelfOverride ?? Self();
-        var args = prefix.Concat(WithoutNproc(commandLine)).ToList();
-        var result = LocalLauncher.Run(nproc, executable, args, options: new LaunchOptions { Output = stdout, PrefixOutput = false });
+        var args = prefix.Concat(WithoutLauncherFlags(commandLine)).ToList();
+        var result = LocalLauncher.Run(launch.NprocPerNode, executable, args, options: new LaunchOptions
+        {
+            Output = stdout, PrefixOutput = false, NNodes = launch.NNodes, NodeRank = launch.NodeRank,
+            MasterAddr = launch.MasterAddr, MasterPort = launch.MasterPort == 0 ? null : launch.MasterPort,
+        });
         if (result.Success) return 0;
-        stderr.WriteLine($"fastseg train: {result.Message}");
+        // The failed rank's own error line (e.g. the rendezvous naming the ranks that never came) says why.
+        const string Own = "fastseg train: ";
+        var cause = result.FailedRankOutput.LastOrDefault(l => l.StartsWith(Own, StringComparison.Ordinal));
+        stderr.WriteLine($"fastseg train: {result.Message}{(cause is null ? "" : ": " + cause[Own.Length..])}");
         return 1;
     }
 
-    private static IEnumerable<string> WithoutNproc(IEnumerable<string> args)
+    // The launched copies get the command line without the launcher's own flags (they read the environment instead);
+    // --dist-timeout stays, it is theirs.
+    private static readonly string[] LauncherFlags = ["--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port"];
+
+    private static IEnumerable<string> WithoutLauncherFlags(IEnumerable<string> args)
     {
         bool skipValue = false;
         foreach (var a in args)
         {
             if (skipValue) { skipValue = false; continue; }
-            if (a == "--nproc-per-node") { skipValue = true; continue; }
-            if (a.StartsWith("--nproc-per-node=", StringComparison.Ordinal)) continue;
+            if (LauncherFlags.Contains(a)) { skipValue = true; continue; }
+            if (LauncherFlags.Any(f => a.StartsWith(f + "=", StringComparison.Ordinal))) continue;
             yield return a;
         }
     }

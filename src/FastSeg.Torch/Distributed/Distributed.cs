@@ -113,7 +113,7 @@ public static partial class torch
                 master_addr, master_port, local_rank);
             Native.Check(NativeMethods.fs_dist_init(config.BackendId, config.MasterAddr, config.MasterPort, config.Rank,
                 config.WorldSize, (long)config.Timeout.TotalMilliseconds, config.GlooInterface, config.GlooHostname,
-                config.DeviceIndex, out var handle));
+                config.DeviceIndex, config.LocalWorldSize, out var handle));
             return new ProcessGroup(handle, config.Backend, config.LocalRank, config.Timeout);
         }
 
@@ -265,7 +265,8 @@ public static partial class torch
 
 /// <summary>Where and how a process group meets: the resolved arguments of init_process_group.</summary>
 internal sealed record RendezvousConfig(string Backend, int BackendId, string MasterAddr, int MasterPort, int Rank,
-    int WorldSize, int LocalRank, TimeSpan Timeout, string GlooInterface, string GlooHostname, int DeviceIndex)
+    int WorldSize, int LocalRank, TimeSpan Timeout, string GlooInterface, string GlooHostname, int DeviceIndex,
+    int LocalWorldSize)
 {
     internal static Func<string, string?> GetEnv = Environment.GetEnvironmentVariable;
 
@@ -304,18 +305,23 @@ internal sealed record RendezvousConfig(string Backend, int BackendId, string Ma
             deviceIndex = devices > 0 ? localRank % devices : -1;
         }
 
+        // Ranks per node (torchrun's LOCAL_WORLD_SIZE): names the node of a rank that never comes to the rendezvous.
+        int localWorld = GetEnv("LOCAL_WORLD_SIZE") is { Length: > 0 } lws && int.TryParse(lws, NumberStyles.Integer,
+            CultureInfo.InvariantCulture, out var parsedLocalWorld) && parsedLocalWorld > 0 ? parsedLocalWorld : 0;
+
         // Gloo binds its TCP pairs to one address: GLOO_SOCKET_IFNAME as in PyTorch, else loopback when the master is
-        // local (one machine), else the address of the host's name.
+        // local, else the master's address when every rank runs on this machine, else the address this machine reaches
+        // the master from (on several machines the host name may resolve to a loopback address the peers cannot reach).
         string iface = (GetEnv("GLOO_SOCKET_IFNAME") ?? "").Split(',')[0].Trim();
         string hostname = "";
         if (iface.Length == 0)
         {
             if (IsLoopback(masterAddr)) hostname = "127.0.0.1";
-            else if (GetEnv("LOCAL_WORLD_SIZE") is { Length: > 0 } lws && int.TryParse(lws, out var localWorld) && localWorld == worldSize)
-                hostname = masterAddr;
+            else if (localWorld == worldSize) hostname = masterAddr;
+            else hostname = AddressTowards(masterAddr, masterPort) ?? "";
         }
         return new RendezvousConfig(name, name == torch.distributed.Backend.NCCL ? 1 : 0, masterAddr, masterPort, rank,
-            worldSize, localRank, timeout, iface, hostname, deviceIndex);
+            worldSize, localRank, timeout, iface, hostname, deviceIndex, localWorld);
     }
 
     private static string ResolveBackend(string? backend)
@@ -343,6 +349,26 @@ internal sealed record RendezvousConfig(string Backend, int BackendId, string Ma
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < 0)
             throw new ArgumentException($"init_process_group: environment variable {name}='{text}' is not a non-negative integer");
         return value;
+    }
+
+    // The local address the routing table picks to reach the master (a UDP "connect" sends nothing); null when the
+    // master's name does not resolve or no route leads there.
+    internal static string? AddressTowards(string masterAddr, int masterPort)
+    {
+        try
+        {
+            var target = IPAddress.TryParse(masterAddr, out var ip) ? ip
+                : Dns.GetHostAddresses(masterAddr).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                  ?? Dns.GetHostAddresses(masterAddr).FirstOrDefault();
+            if (target is null) return null;
+            using var socket = new System.Net.Sockets.Socket(target.AddressFamily, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            socket.Connect(new IPEndPoint(target, masterPort));
+            return (socket.LocalEndPoint as IPEndPoint)?.Address.ToString();
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return null;
+        }
     }
 
     private static bool IsLoopback(string addr) =>

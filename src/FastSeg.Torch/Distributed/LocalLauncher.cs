@@ -8,11 +8,18 @@ namespace FastSeg.Torch.Distributed;
 /// <summary>Settings of <see cref="LocalLauncher.Run"/> beyond the process count and command line.</summary>
 public sealed class LaunchOptions
 {
-    /// <summary>Address the ranks meet at (rank 0 hosts the store there). Default 127.0.0.1.</summary>
+    /// <summary>Address the ranks meet at (rank 0, on node 0, hosts the store there). Default 127.0.0.1.</summary>
     public string MasterAddr { get; init; } = "127.0.0.1";
 
-    /// <summary>Port of the store; null picks a free one.</summary>
+    /// <summary>Port of the store; null picks a free one (one node only: the nodes of a multi-node run must agree on it).</summary>
     public int? MasterPort { get; init; }
+
+    /// <summary>Number of machines of the run (torchrun's <c>--nnodes</c>); each runs this launcher with its <see cref="NodeRank"/>.</summary>
+    public int NNodes { get; init; } = 1;
+
+    /// <summary>This machine's index in [0, <see cref="NNodes"/>) (torchrun's <c>--node-rank</c>); its ranks are
+    /// NodeRank · nproc-per-node + local rank.</summary>
+    public int NodeRank { get; init; }
 
     /// <summary>Where the ranks' output goes, each line prefixed with <c>[rankN]:</c>; null: this process's stdout/stderr.</summary>
     public TextWriter? Output { get; init; }
@@ -33,8 +40,9 @@ public sealed class LaunchOptions
     public int TailLines { get; init; } = 40;
 }
 
-/// <summary>The outcome of one rank of a <see cref="LocalLauncher"/> run.</summary>
-public sealed record RankResult(int Rank, int ProcessId, int? ExitCode, bool Killed, IReadOnlyList<string> OutputTail);
+/// <summary>The outcome of one rank of a <see cref="LocalLauncher"/> run: <paramref name="Rank"/> is its local rank
+/// (its index on this node), <paramref name="GlobalRank"/> its rank in the whole run.</summary>
+public sealed record RankResult(int Rank, int ProcessId, int? ExitCode, bool Killed, IReadOnlyList<string> OutputTail, int GlobalRank);
 
 /// <summary>The outcome of a <see cref="LocalLauncher"/> run.</summary>
 public sealed record LaunchResult(
@@ -50,15 +58,18 @@ public sealed record LaunchResult(
     public string Message =>
         Success ? $"all {Ranks.Count} ranks exited with code 0 in {Elapsed.TotalSeconds:F1} s"
         : TimedOut ? $"the run passed its time limit after {Elapsed.TotalSeconds:F1} s; every rank was killed"
-        : $"rank {FailedRank} (pid {Ranks[FailedRank!.Value].ProcessId}) exited with code {FailedExitCode} after {Elapsed.TotalSeconds:F1} s; the other ranks were stopped";
+        : $"rank {Ranks[FailedRank!.Value].GlobalRank} (pid {Ranks[FailedRank!.Value].ProcessId}) exited with code {FailedExitCode} after {Elapsed.TotalSeconds:F1} s; the other ranks were stopped";
 
-    /// <summary>The failed rank's last output lines, for error reports (empty on success).</summary>
+    /// <summary>The failed rank's last output lines, for error reports (empty on success). <see cref="FailedRank"/> is
+    /// the index into <see cref="Ranks"/> (the local rank).</summary>
     public IReadOnlyList<string> FailedRankOutput => FailedRank is int r ? Ranks[r].OutputTail : Array.Empty<string>();
 }
 
 /// <summary>
-/// A single-machine stand-in for <c>torchrun --standalone --nproc_per_node=N</c>: starts N processes with the
-/// environment torchrun gives its workers (MASTER_ADDR, MASTER_PORT, RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE,
+/// A stand-in for <c>torchrun --nproc_per_node=N</c> (with <see cref="LaunchOptions.NNodes"/>,
+/// <see cref="LaunchOptions.NodeRank"/>, <see cref="LaunchOptions.MasterAddr"/> and <see cref="LaunchOptions.MasterPort"/>,
+/// torchrun's static multi-node rendezvous: run once per machine, world size NNodes · N, ranks NodeRank · N + local
+/// rank, rank 0 on node 0 hosting the store): starts N processes with the environment torchrun gives its workers (MASTER_ADDR, MASTER_PORT, RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE,
 /// GROUP_RANK, ROLE_RANK, ROLE_WORLD_SIZE, TORCHELASTIC_RUN_ID, and OMP_NUM_THREADS=1 unless set), streams their output
 /// line by line with a rank prefix, waits for all of them, and, as soon as one exits with a non-zero code, stops the
 /// others (SIGTERM, then a kill after a grace period) and reports which rank failed.
@@ -84,7 +95,17 @@ public static partial class LocalLauncher
         ArgumentException.ThrowIfNullOrEmpty(executable);
         ArgumentNullException.ThrowIfNull(args);
         options ??= new LaunchOptions();
+        if (options.NNodes < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.NNodes, "NNodes (--nnodes) must be at least 1");
+        if (options.NodeRank < 0 || options.NodeRank >= options.NNodes)
+            throw new ArgumentOutOfRangeException(nameof(options), options.NodeRank, $"NodeRank (--node-rank) must be in [0, {options.NNodes}) for {options.NNodes} nodes");
+        if (options.NNodes > 1 && options.MasterPort is null)
+            throw new ArgumentException("a multi-node launch needs MasterPort (--master-port): every node must be given the same port", nameof(options));
+        if (options.MasterPort is int given && given is < 1 or > 65535)
+            throw new ArgumentOutOfRangeException(nameof(options), given, "MasterPort (--master-port) must be in [1, 65535]");
         int port = options.MasterPort ?? FreePort(options.MasterAddr);
+        int worldSize = options.NNodes * nprocPerNode;
+        string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string runId = Guid.NewGuid().ToString("N")[..12];
         var output = new LockedOutput(options.Output);
         var clock = Stopwatch.StartNew();
@@ -92,8 +113,9 @@ public static partial class LocalLauncher
         var ranks = new RankProcess[nprocPerNode];
         try
         {
-            for (int rank = 0; rank < nprocPerNode; rank++)
+            for (int localRank = 0; localRank < nprocPerNode; localRank++)
             {
+                int rank = options.NodeRank * nprocPerNode + localRank;
                 var psi = new ProcessStartInfo(executable)
                 {
                     UseShellExecute = false,
@@ -106,10 +128,12 @@ public static partial class LocalLauncher
                 if (!e.ContainsKey("OMP_NUM_THREADS") && (env is null || !env.ContainsKey("OMP_NUM_THREADS")) && nprocPerNode > 1)
                     e["OMP_NUM_THREADS"] = "1";
                 e["MASTER_ADDR"] = options.MasterAddr;
-                e["MASTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                e["WORLD_SIZE"] = e["LOCAL_WORLD_SIZE"] = e["ROLE_WORLD_SIZE"] = nprocPerNode.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                e["RANK"] = e["LOCAL_RANK"] = e["ROLE_RANK"] = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                e["GROUP_RANK"] = "0";
+                e["MASTER_PORT"] = Text(port);
+                e["WORLD_SIZE"] = e["ROLE_WORLD_SIZE"] = Text(worldSize);
+                e["LOCAL_WORLD_SIZE"] = Text(nprocPerNode);
+                e["RANK"] = e["ROLE_RANK"] = Text(rank);
+                e["LOCAL_RANK"] = Text(localRank);
+                e["GROUP_RANK"] = Text(options.NodeRank);
                 e["ROLE_NAME"] = "default";
                 e["TORCHELASTIC_RUN_ID"] = runId;
                 if (env is not null)
@@ -118,7 +142,7 @@ public static partial class LocalLauncher
                         if (value is null) e.Remove(key);
                         else e[key] = value;
                     }
-                ranks[rank] = new RankProcess(rank, psi, output, options.PrefixOutput, options.TailLines);
+                ranks[localRank] = new RankProcess(localRank, rank, psi, output, options.PrefixOutput, options.TailLines);
             }
         }
         catch
@@ -144,7 +168,7 @@ public static partial class LocalLauncher
                 {
                     failedRank = done.Rank;
                     failedCode = done.ExitCode;
-                    output.WriteLine(null, $"[launcher]: rank {done.Rank} exited with code {done.ExitCode}; stopping the other ranks");
+                    output.WriteLine(null, $"[launcher]: rank {ranks[done.Rank].GlobalRank} exited with code {done.ExitCode}; stopping the other ranks");
                     break;
                 }
             }
@@ -215,12 +239,13 @@ public static partial class LocalLauncher
         private readonly TaskCompletionSource<(int Rank, int ExitCode)> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private bool _killed;
 
-        public RankProcess(int rank, ProcessStartInfo psi, LockedOutput output, bool prefix, int tailLines)
+        public RankProcess(int rank, int globalRank, ProcessStartInfo psi, LockedOutput output, bool prefix, int tailLines)
         {
             Rank = rank;
+            GlobalRank = globalRank;
             _tailLines = Math.Max(0, tailLines);
             _process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-            string tag = prefix ? $"[rank{rank}]: " : "";
+            string tag = prefix ? $"[rank{globalRank}]: " : "";
             _process.OutputDataReceived += (_, e) => OnLine(e.Data, false, tag, output, _stdoutDone);
             _process.ErrorDataReceived += (_, e) => OnLine(e.Data, true, tag, output, _stderrDone);
             _process.Exited += (_, _) => _exited.TrySetResult((Rank, _process.ExitCode));
@@ -231,6 +256,7 @@ public static partial class LocalLauncher
         }
 
         public int Rank { get; }
+        public int GlobalRank { get; }
         public int ProcessId { get; }
         public Task<(int Rank, int ExitCode)> Exited => _exited.Task;
         public Task OutputDone => Task.WhenAll(_stdoutDone.Task, _stderrDone.Task);
@@ -273,7 +299,7 @@ public static partial class LocalLauncher
         public RankResult Result()
         {
             int? code = HasExited ? _exited.Task.Result.ExitCode : null;
-            lock (_tail) return new RankResult(Rank, ProcessId, code, _killed, _tail.ToArray());
+            lock (_tail) return new RankResult(Rank, ProcessId, code, _killed, _tail.ToArray(), GlobalRank);
         }
 
         public void Dispose() => _process.Dispose();

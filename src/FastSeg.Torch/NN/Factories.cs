@@ -39,6 +39,35 @@ public static partial class torch
             bool track_running_stats = true, ScalarType? dtype = null, Device? device = null) =>
             new(num_features, eps, momentum, affine, track_running_stats, dtype, device);
 
+        /// <summary>PyTorch's <c>nn.SyncBatchNorm</c>: batch statistics shared by the ranks of a process group.</summary>
+        public static class SyncBatchNorm
+        {
+            /// <summary>
+            /// Makes every <see cref="Modules.BatchNorm2d"/> of <paramref name="module"/> a synchronised one: in training,
+            /// with more than one rank in <paramref name="process_group"/> (the default group when null), it normalises
+            /// with the mean and variance of the global batch and keeps the same running statistics on every rank.
+            /// Unlike PyTorch, the modules are converted in place (the network's fields keep pointing at them) and the
+            /// same module is returned; parameters, buffers and state-dict keys are unchanged, so checkpoints stay
+            /// interchangeable with unsynchronised runs.
+            /// </summary>
+            public static TModule convert_sync_batchnorm<TModule>(TModule module, distributed.ProcessGroup? process_group = null)
+                where TModule : Module
+            {
+                ArgumentNullException.ThrowIfNull(module);
+                var group = process_group ?? distributed.get_default_group();
+                foreach (var bn in module.modules().OfType<Modules.BatchNorm2d>()) bn.process_group = group;
+                return module;
+            }
+
+            /// <summary>Makes every <see cref="Modules.BatchNorm2d"/> of <paramref name="module"/> use its own process's batch again.</summary>
+            public static TModule revert_sync_batchnorm<TModule>(TModule module) where TModule : Module
+            {
+                ArgumentNullException.ThrowIfNull(module);
+                foreach (var bn in module.modules().OfType<Modules.BatchNorm2d>()) bn.process_group = null;
+                return module;
+            }
+        }
+
         /// <summary>A fully connected layer.</summary>
         public static Linear Linear(long in_features, long out_features, bool hasBias = true, ScalarType? dtype = null,
             Device? device = null) => new(in_features, out_features, hasBias, dtype, device);

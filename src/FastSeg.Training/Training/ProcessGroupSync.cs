@@ -22,7 +22,8 @@ public sealed class ProcessGroupSync : IGradientSync
         _group = group;
     }
 
-    private distributed.ProcessGroup Group => _group ?? distributed.get_default_group();
+    /// <summary>The process group: the one given, or the default group.</summary>
+    public distributed.ProcessGroup Group => _group ?? distributed.get_default_group();
 
     /// <inheritdoc />
     public int Rank => Group.Rank;

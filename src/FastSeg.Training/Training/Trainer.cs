@@ -38,8 +38,10 @@ namespace FastSeg.Training;
 /// batch of a step does not depend on the number of processes), averages gradients after each backward pass and steps
 /// with lr = base_lr · world size; validation splits the val set without padding and sums the confusion matrices, so
 /// every rank gets the same report and best score. Only rank 0 writes checkpoints, config.json and the logs; at the end
-/// rank 0 reads best.pth and broadcasts it. Batch norm statistics stay per rank (no synchronised BN), as in the
-/// reference's CPU runs.</para>
+/// rank 0 reads best.pth and broadcasts it. With <c>synBN</c> (the default) and a <see cref="ProcessGroupSync"/> of more
+/// than one rank, every batch norm of the network becomes a SyncBatchNorm (<c>nn.SyncBatchNorm.convert_sync_batchnorm</c>):
+/// it normalises with the statistics of the global batch and keeps the same running statistics on every rank, so
+/// N ranks of batch b train like one process of batch N·b; with <c>synBN=false</c> each rank uses its own batch.</para>
 /// <para><b>Mixed precision.</b> On the CPU, bfloat16 autocast around forward and loss (no scaling needed); on CUDA,
 /// float16 autocast with a <see cref="GradScaler"/>.</para>
 /// </remarks>
@@ -109,6 +111,8 @@ public sealed class Trainer : IDisposable
         if (options.Weights is not null || options.EncoderWeights is not null) LoadInitialWeights(model, options);
         Model = model;
         Model.to(Device);
+        if (options.SyncBatchNorm && Sync is ProcessGroupSync { WorldSize: > 1 } groupSync)
+            nn.SyncBatchNorm.convert_sync_batchnorm(Model, groupSync.Group);
         _parameters = Model.parameters().ToList();
 
         if (trainSet is null || valSet is null)

@@ -22,12 +22,15 @@ public sealed class TrainerDistributed : IDisposable
 {
     private distributed.ProcessGroup? _group;
 
-    private TrainerDistributed(IGradientSync sync, int rank, int worldSize, int localRank, distributed.ProcessGroup? group)
+    private TrainerDistributed(IGradientSync sync, int rank, int worldSize, int localRank, int localWorldSize, int nodeRank,
+        distributed.ProcessGroup? group)
     {
         Sync = sync;
         Rank = rank;
         WorldSize = worldSize;
         LocalRank = localRank;
+        LocalWorldSize = localWorldSize;
+        NodeRank = nodeRank;
         _group = group;
     }
 
@@ -43,6 +46,15 @@ public sealed class TrainerDistributed : IDisposable
     /// <summary>Rank on this machine (LOCAL_RANK; 0 when alone): the GPU index to use on a multi-GPU machine.</summary>
     public int LocalRank { get; }
 
+    /// <summary>Processes on this machine (LOCAL_WORLD_SIZE, torchrun's --nproc-per-node; the world size when unset).</summary>
+    public int LocalWorldSize { get; }
+
+    /// <summary>This machine's index (GROUP_RANK, torchrun's --node-rank; 0 when unset): Rank = NodeRank · LocalWorldSize + LocalRank.</summary>
+    public int NodeRank { get; }
+
+    /// <summary>Number of machines: WorldSize / LocalWorldSize.</summary>
+    public int NodeCount => WorldSize / LocalWorldSize;
+
     /// <summary>Whether this process joined a process group (WORLD_SIZE &gt; 1).</summary>
     public bool IsDistributed => WorldSize > 1;
 
@@ -57,7 +69,8 @@ public sealed class TrainerDistributed : IDisposable
         ReadInt(environment ?? Environment.GetEnvironmentVariable, "WORLD_SIZE") is > 1;
 
     /// <summary>
-    /// Reads the launcher's environment. With WORLD_SIZE &gt; 1 it checks that RANK, MASTER_ADDR and MASTER_PORT are set,
+    /// Reads the launcher's environment (torchrun's, also on several machines: GROUP_RANK and LOCAL_WORLD_SIZE give the
+    /// node). With WORLD_SIZE &gt; 1 it checks that RANK, MASTER_ADDR and MASTER_PORT are set,
     /// then calls <c>torch.distributed.init_process_group(backend, "env://", timeout)</c>, which returns once every rank
     /// has arrived (or throws after <paramref name="timeout"/>). Otherwise it returns a one-process run at once.
     /// </summary>
@@ -71,18 +84,23 @@ public sealed class TrainerDistributed : IDisposable
         var env = environment ?? Environment.GetEnvironmentVariable;
         int world = ReadInt(env, "WORLD_SIZE") ?? 1;
         if (world < 1) throw new ArgumentException($"environment variable WORLD_SIZE='{env("WORLD_SIZE")}' must be at least 1");
-        if (world == 1) return new TrainerDistributed(SingleProcessSync.Instance, 0, 1, 0, null);
+        if (world == 1) return new TrainerDistributed(SingleProcessSync.Instance, 0, 1, 0, 1, 0, null);
 
         int rank = ReadInt(env, "RANK") ?? throw Missing("RANK", world);
         if (rank >= world) throw new ArgumentException($"environment variable RANK={rank} is not below WORLD_SIZE={world}");
         string addr = env("MASTER_ADDR") is { Length: > 0 } a ? a : throw Missing("MASTER_ADDR", world);
         int port = ReadInt(env, "MASTER_PORT") ?? throw Missing("MASTER_PORT", world);
         int localRank = ReadInt(env, "LOCAL_RANK") ?? rank;
+        int localWorld = ReadInt(env, "LOCAL_WORLD_SIZE") ?? world;
+        int nodeRank = ReadInt(env, "GROUP_RANK") ?? 0;
+        if (localWorld < 1 || world % localWorld != 0 || localRank >= localWorld || nodeRank * localWorld + localRank != rank)
+            throw new ArgumentException($"the launcher's environment does not add up: RANK={rank} should be GROUP_RANK={nodeRank} x " +
+                $"LOCAL_WORLD_SIZE={localWorld} + LOCAL_RANK={localRank}, with WORLD_SIZE={world} a multiple of LOCAL_WORLD_SIZE");
         var group = distributed.init_process_group(backend, init_method: "env://", timeout: timeout, world_size: world, rank: rank,
             master_addr: addr, master_port: port, local_rank: localRank);
         try
         {
-            return new TrainerDistributed(new ProcessGroupSync(group), rank, world, localRank, group);
+            return new TrainerDistributed(new ProcessGroupSync(group), rank, world, localRank, localWorld, nodeRank, group);
         }
         catch
         {
