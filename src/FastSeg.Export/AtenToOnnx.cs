@@ -184,6 +184,8 @@ internal static class AtenToOnnx
                 if (c.Double(2, 1) != 1 || c.Double(3, 1) != 1) throw c.Unsupported("scale or input_scale other than 1");
                 c.Emit("Elu", [c.In(0)], ("alpha", c.Double(1, 1)));
             };
+        // selu(self): ONNX Selu's default alpha and gamma are PyTorch's constants
+        foreach (var name in new[] { "selu", "selu_" }) t["aten::" + name] = c => c.Emit("Selu", [c.In(0)]);
         // gelu(self, approximate="none") = x/2 * (1 + erf(x / sqrt 2)) (opset 17 has no Gelu)
         t["aten::gelu"] = c =>
         {
@@ -420,46 +422,52 @@ internal static class AtenToOnnx
         return c.Ints64(shape[0], shape[1], height, width);
     }
 
-    // view/reshape: a fixed target, except that with dynamic sizes the batch and channel dimensions that equal the
-    // input's are copied (0) and one dimension holding the spatial extent becomes -1, so the result follows the input.
+    // view/reshape: a fixed target, except with dynamic sizes, where the result must follow the input's height and
+    // width: a target that ends with the input's (H, W) takes them from the input's run-time shape (channel shuffles);
+    // otherwise leading batch/channel sizes equal to the input's are copied (0), a single remaining dimension becomes
+    // -1, and several are each the graph input's height or width divided by the factor that gave them at recording.
     private static void Reshape(OnnxOpContext c, long[] target)
     {
         var input = c.Shape(0);
         var resolved = target.ToArray();
+        if (c.Dynamic && input.Length == 4 && target.Length >= 3 && target[^2] == input[2] && target[^1] == input[3])
+        {
+            var head = target[..^2].Select((d, k) => k == 0 && d == input[0] ? 0 : d).ToArray();
+            c.Emit("Reshape", [c.In(0), c.Node("Concat", [c.Ints64(head), c.Node("Shape", [c.In(0)], ("start", 2L), ("end", 4L))], ("axis", 0L))]);
+            return;
+        }
         if (c.Dynamic && !target.Contains(-1))
         {
-            // the last dimension that is not a leading batch/channel copy absorbs the spatial extent
             int keep = 0;
             while (keep < Math.Min(2, Math.Min(input.Length, target.Length)) && target[keep] == input[keep]) keep++;
             var spatial = Enumerable.Range(keep, target.Length - keep).Where(k => k >= 2 || target.Length <= 2).ToArray();
             if (spatial.Length == 1) resolved[spatial[0]] = -1;
-            else if (spatial.Length > 1)
+            else if (spatial.Length == 2)
             {
-                var sources = spatial.Select(k => SpatialDimension(c, target[k])).ToArray();
+                // height first, then width, as a (N, C, H, W) map is laid out
+                var sources = new[] { SpatialDimension(c, target[spatial[0]], 2), SpatialDimension(c, target[spatial[1]], 3) };
                 if (sources.Any(s => s is null)) throw c.Unsupported($"reshape to [{string.Join(", ", target)}] with dynamic height and width");
                 var parts = new List<string> { c.Ints64(resolved[..spatial[0]].Select((d, k) => k < keep ? 0 : d).ToArray()) };
                 parts.AddRange(sources!);
+                if (spatial[1] + 1 < target.Length) parts.Add(c.Ints64(target[(spatial[1] + 1)..]));
                 c.Emit("Reshape", [c.In(0), c.Node("Concat", parts.ToArray(), ("axis", 0L))]);
                 return;
             }
+            else if (spatial.Length > 2) throw c.Unsupported($"reshape to [{string.Join(", ", target)}] with dynamic height and width");
             for (int k = 0; k < keep; k++) resolved[k] = 0;
         }
         c.Emit("Reshape", [c.In(0), c.Ints64(resolved)]);
     }
 
-    // A run-time 1-element int64 tensor equal to a recorded spatial extent: the graph input's height or width divided
-    // by the factor that gives it.
-    private static string? SpatialDimension(OnnxOpContext c, long value)
+    // A run-time 1-element int64 tensor equal to a recorded spatial extent: the graph input's size along `axis`
+    // divided by the factor that gave it.
+    private static string? SpatialDimension(OnnxOpContext c, long value, int axis)
     {
         var input = c.Builder.InputShapeAtTrace;
-        for (int axis = 2; axis < 4; axis++)
-        {
-            if (value <= 0 || input[axis] % value != 0) continue;
-            long factor = input[axis] / value;
-            var extent = c.Node("Shape", [c.Builder.InputName], ("start", (long)axis), ("end", (long)axis + 1));
-            return factor == 1 ? extent : c.Node("Div", [extent, c.Ints64(factor)]);
-        }
-        return null;
+        if (value <= 0 || input[axis] % value != 0) return null;
+        long factor = input[axis] / value;
+        var extent = c.Node("Shape", [c.Builder.InputName], ("start", (long)axis), ("end", (long)axis + 1));
+        return factor == 1 ? extent : c.Node("Div", [extent, c.Ints64(factor)]);
     }
 
     private static void Slice(OnnxOpContext c, long axis, long start, long end, long step)

@@ -54,31 +54,8 @@ public static class OnnxExporter
             throw new InvalidOperationException(
                 $"{model.GetName()} is in training mode; ONNX export records the inference graph (BatchNorm with running statistics, no dropout): call model.eval() first");
 
-        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
-        using var scope = NewDisposeScope();
-        // Any values do: the graph does not depend on them. A ramp avoids the special cases of a constant image.
-        var input = linspace(-1, 1, shape.Aggregate(1L, (a, b) => a * b)).reshape(shape).to(device);
-        if (model is SegmentationModel seg) seg.CheckInput(input);
-        GraphProto graph;
-        OnnxGraphBuilder builder;
-        int recorded;
-        using (no_grad())
-        using (var recorder = OpRecorder.Start(model))
-        {
-            var output = model.call(input);
-            recorder.Stop();
-            recorded = recorder.Operations.Count;
-            builder = new OnnxGraphBuilder(options, options.InputName, input, model);
-            foreach (var op in recorder.Operations) builder.Add(op);
-            if (!builder.IsDynamic(output))
-                throw new OnnxExportException($"{model.GetName()}'s output does not depend on its input; there is no graph to export");
-            graph = builder.Graph;
-            graph.Name = model.GetName();
-            RenameOutput(graph, builder.ValueOf(output), options.OutputName);
-            var symbolic = options.DynamicHeightWidth ? new Dictionary<int, string> { [2] = "height", [3] = "width" } : null;
-            graph.Input.Add(OnnxGraphBuilder.FloatValueInfo(options.InputName, shape, symbolic));
-            graph.Output.Add(OnnxGraphBuilder.FloatValueInfo(options.OutputName, output.shape, symbolic));
-        }
+        var (graph, builder, recorded) = Record(model, options, shape);
+        if (options.DynamicHeightWidth) CheckSizeIndependent(model, options, shape, graph);
 
         var proto = new ModelProto
         {
@@ -91,6 +68,62 @@ public static class OnnxExporter
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
         var counts = graph.Node.GroupBy(n => n.OpType).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key, g => g.Count());
         return (proto, new OnnxExportSummary("", graph.Node.Count, graph.Initializer.Count, builder.InitializerElements, counts, recorded));
+    }
+
+    // Records one forward pass at `shape` and maps it to an ONNX graph.
+    private static (GraphProto Graph, OnnxGraphBuilder Builder, int Recorded) Record(nn.Module<Tensor, Tensor> model, OnnxExportOptions options, long[] shape)
+    {
+        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
+        using var scope = NewDisposeScope();
+        // Any values do: the graph does not depend on them. A ramp avoids the special cases of a constant image.
+        var input = linspace(-1, 1, shape.Aggregate(1L, (a, b) => a * b)).reshape(shape).to(device);
+        if (model is SegmentationModel seg) seg.CheckInput(input);
+        using var grad = no_grad();
+        using var recorder = OpRecorder.Start(model);
+        var output = model.call(input);
+        recorder.Stop();
+        var builder = new OnnxGraphBuilder(options, options.InputName, input, model);
+        foreach (var op in recorder.Operations) builder.Add(op);
+        if (!builder.IsDynamic(output))
+            throw new OnnxExportException($"{model.GetName()}'s output does not depend on its input; there is no graph to export");
+        var graph = builder.Graph;
+        graph.Name = model.GetName();
+        RenameOutput(graph, builder.ValueOf(output), options.OutputName);
+        var symbolic = options.DynamicHeightWidth ? new Dictionary<int, string> { [2] = "height", [3] = "width" } : null;
+        graph.Input.Add(OnnxGraphBuilder.FloatValueInfo(options.InputName, shape, symbolic));
+        graph.Output.Add(OnnxGraphBuilder.FloatValueInfo(options.OutputName, output.shape, symbolic));
+        return (graph, builder, recorder.Operations.Count);
+    }
+
+    // A graph that takes any height and width must not depend on the size it was recorded at: record it again at a
+    // second size and require the same nodes and the same constants (weights aside). The first difference names the
+    // operator and module that baked a size into the graph.
+    private static void CheckSizeIndependent(nn.Module<Tensor, Tensor> model, OnnxExportOptions options, long[] shape, GraphProto graph)
+    {
+        long step = model is SegmentationModel seg ? seg.InputMultiple * ((32 + seg.InputMultiple - 1) / seg.InputMultiple) : 32;
+        long[] second = [shape[0], shape[1], shape[2] + 2 * step, shape[3] + step];
+        var (other, _, _) = Record(model, options, second);
+        for (int k = 0; k < Math.Max(graph.Node.Count, other.Node.Count); k++)
+        {
+            if (k < graph.Node.Count && k < other.Node.Count && graph.Node[k].Equals(other.Node[k])) continue;
+            var node = k < graph.Node.Count ? graph.Node[k] : other.Node[k];
+            throw new OnnxExportException(
+                $"{model.GetName()} cannot be exported with dynamic height and width: its graph changes with the input size " +
+                $"(recorded at {shape[2]}x{shape[3]} and {second[2]}x{second[3]}, first at {node.OpType} node '{node.Name}' from {node.DocString}); " +
+                "export it at a fixed size instead; no file was written");
+        }
+        var sizes = other.Initializer.ToDictionary(i => i.Name);
+        foreach (var init in graph.Initializer)
+        {
+            // weights compare equal (the same module); a scalar such as 1/(H*W) does not
+            bool same = sizes.TryGetValue(init.Name, out var twin) && init.Dims.Equals(twin.Dims) && init.RawData.Equals(twin.RawData);
+            if (same) continue;
+            var user = graph.Node.FirstOrDefault(n => n.Input.Contains(init.Name));
+            throw new OnnxExportException(
+                $"{model.GetName()} cannot be exported with dynamic height and width: the constant '{init.Name}'" +
+                (user is null ? "" : $" of {user.OpType} node '{user.Name}' from {user.DocString}") +
+                $" depends on the input size (recorded at {shape[2]}x{shape[3]} and {second[2]}x{second[3]}); export it at a fixed size instead; no file was written");
+        }
     }
 
     private static void RenameOutput(GraphProto graph, string value, string outputName)

@@ -39,6 +39,21 @@ internal static class OnnxTestSupport
         return (logits.contiguous().ToArray<float>(), logits.shape);
     }
 
+    /// <summary>max |a - e| over the elements, and where it is.</summary>
+    public static (double Worst, int At) MaxDifference(IReadOnlyList<float> expected, IReadOnlyList<float> actual)
+    {
+        double worst = 0;
+        int at = 0;
+        for (int k = 0; k < expected.Count; k++)
+        {
+            double d = Math.Abs((double)expected[k] - actual[k]);
+            if (d > worst) { worst = d; at = k; }
+        }
+        return (worst, at);
+    }
+
+    public static double MaxAbs(IEnumerable<float> values) => values.Max(v => Math.Abs((double)v));
+
     /// <summary>Asserts equal shapes and max |a - e| ≤ 1e-4 · max |e|.</summary>
     public static void AssertClose((float[] Values, long[] Shape) expected, (float[] Values, long[] Shape) actual, string what)
     {
