@@ -65,10 +65,10 @@ public class ZooExportTests
 
     /// <summary>
     /// A representative subset of the 37 networks that export with dynamic height and width (README lists them all):
-    /// plain encoder-decoders, two-branch networks, unpooling, transposed convolutions, SMP decoders.
+    /// two-branch networks, unpooling, transposed convolutions, dilated residual stages, an SMP decoder.
     /// </summary>
     public static IEnumerable<object[]> DynamicNetworks() =>
-        new[] { "bisenetv2", "ddrnet", "stdc", "enet", "linknet", "cgnet", "erfnet", "regseg", "smp/unet", "smp/deeplabv3p" }
+        new[] { "bisenetv2", "ddrnet", "enet", "erfnet", "regseg", "smp/unet" }
             .Select(n => new object[] { n });
 
     [Theory]
@@ -95,7 +95,5 @@ public class ZooExportTests
             OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = Size(model, 64, 128), DynamicHeightWidth = true }));
         Assert.Contains("dynamic height and width", error.Message);
         Assert.Contains(cause, error.Message);
-        // the same network exports at a fixed size
-        Assert.NotEmpty(OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = Size(model, 64, 128) }));
     }
 }
