@@ -65,6 +65,7 @@ internal static class AtenToOnnx
         // layer_norm(input, normalized_shape, weight?, bias?, eps=1e-5, cudnn_enable)
         t["aten::layer_norm"] = c =>
         {
+            if (c.Builder.Options.Opset < 17) throw c.Unsupported("LayerNormalization needs opset 17");
             long axis = c.Rank(0) - c.Ints(1, []).Length;
             long size = c.Ints(1, []).Aggregate(1L, (a, b) => a * b);
             c.Emit("LayerNormalization",
