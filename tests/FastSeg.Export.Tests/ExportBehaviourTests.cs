@@ -151,6 +151,16 @@ public class ExportBehaviourTests
     }
 
     [Fact]
+    public void Opset15FilesDeclareIt()
+    {
+        using var model = new ConvBnRelu();
+        model.eval();
+        var bytes = OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = [1, 3, 6, 10], Opset = 15 });
+        Assert.Equal(15, Onnx.Proto.ModelProto.Parser.ParseFrom(bytes).OpsetImport.Single().Version);
+        AssertClose(Reference(model, [1, 3, 6, 10]), Run(bytes, [1, 3, 6, 10]), "conv-bn-relu at opset 15");
+    }
+
+    [Fact]
     public void UnsupportedOpsetIsRefused()
     {
         using var model = new ConvBnRelu();
