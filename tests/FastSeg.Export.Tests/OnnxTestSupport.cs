@@ -59,14 +59,8 @@ internal static class OnnxTestSupport
     {
         Assert.True(expected.Shape.SequenceEqual(actual.Shape),
             $"{what}: ONNX Runtime gave shape [{string.Join(", ", actual.Shape)}], FastSeg [{string.Join(", ", expected.Shape)}]");
-        double scale = expected.Values.Max(v => Math.Abs((double)v));
-        double worst = 0;
-        int at = 0;
-        for (int k = 0; k < expected.Values.Length; k++)
-        {
-            double d = Math.Abs((double)expected.Values[k] - actual.Values[k]);
-            if (d > worst) { worst = d; at = k; }
-        }
+        double scale = MaxAbs(expected.Values);
+        var (worst, at) = MaxDifference(expected.Values, actual.Values);
         Assert.True(scale > 0, $"{what}: FastSeg's logits are all zero, nothing to compare");
         Assert.True(worst <= 1e-4 * scale,
             $"{what}: max |ONNX Runtime - FastSeg| = {worst:G4} at element {at} ({actual.Values[at]:G6} vs {expected.Values[at]:G6}), " +
