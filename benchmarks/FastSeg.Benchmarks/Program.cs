@@ -9,7 +9,8 @@ namespace FastSeg.Benchmarks;
 /// A first argument that is not an option is taken as a filter glob (<c>*Conv*</c>, <c>*TinyOp*</c>); with no
 /// arguments every benchmark runs. Any BenchmarkDotNet option still works (<c>--list flat</c>, <c>--inProcess</c>, ...).
 /// <c>-- cputime [rounds]</c> runs <see cref="CpuTimeHarness"/> instead of BenchmarkDotNet, and <c>-- train --model NAME</c>
-/// the training-throughput measurement (<see cref="TrainingThroughput"/>).
+/// the training-throughput measurement (<see cref="TrainingThroughput"/>), <c>-- onnx --model NAME</c> FastSeg's engine
+/// against ONNX Runtime on the exported network (<see cref="OnnxRuntimeComparison"/>).
 /// The intra-op thread count comes from FASTSEG_BENCH_THREADS (default: every core), see <see cref="BenchSettings"/>.
 /// <see cref="NetworkFpsBenchmarks"/> (<c>'*NetworkFps*' --anyCategories fp32</c>) times whole networks; FASTSEG_BENCH_NETWORKS
 /// (comma-separated) limits it to some of them.
@@ -20,6 +21,8 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "train")
             return TrainingThroughput.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "onnx")
+            return OnnxRuntimeComparison.Run(args[1..]);
         if (args.Length > 0 && args[0] == "cputime")
             return CpuTimeHarness.Run(args.Length > 1 && int.TryParse(args[1], out var rounds) ? rounds : 3);
         if (args.Length == 0) args = new[] { "--filter", "*" };

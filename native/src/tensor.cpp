@@ -97,6 +97,10 @@ FS_API int32_t fs_tensor_alias(fs_tensor t, fs_tensor* out) {
     FS_GUARD(*out = fastseg::new_handle(fastseg::tensor_ref(t)))
 }
 
+FS_API int32_t fs_tensor_identity(fs_tensor t, int64_t* identity) {
+    FS_GUARD(*identity = reinterpret_cast<int64_t>(fastseg::tensor_ref(t).unsafeGetTensorImpl()))
+}
+
 FS_API int32_t fs_tensor_same(fs_tensor a, fs_tensor b, int32_t* same) {
     FS_GUARD(*same = fastseg::tensor_ref(a).is_same(fastseg::tensor_ref(b)) ? 1 : 0)
 }

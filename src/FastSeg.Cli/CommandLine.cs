@@ -99,6 +99,7 @@ internal static class CommandLine
         root.Subcommands.Add(TrainCommand.BuildTrain(stdout, stderr, args));
         root.Subcommands.Add(TrainCommand.BuildVal(stdout, stderr));
         root.Subcommands.Add(PredictCommand.Build(stdout, stderr));
+        root.Subcommands.Add(ExportCommand.Build(stdout, stderr));
         // Bare `fastseg` prints the help rather than a "required command" error.
         root.SetAction(parse => root.Parse("--help").Invoke(parse.InvocationConfiguration));
         return root;

@@ -198,6 +198,8 @@ internal unsafe ref struct OpCall
             fixed (FsValue* res = results)
             {
                 status = NativeMethods.fs_op_call(_op.Handle, args, _count, res, results.Length, out n);
+                // The recorder reads list arguments from the arena, so it runs before the arena is reset.
+                if (status == 0 && Tracing.OpRecorder.IsActive) Tracing.OpRecorder.OnCall(_op, args, _count, results, n);
             }
         }
         finally

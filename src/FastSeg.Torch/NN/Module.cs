@@ -353,6 +353,14 @@ public static partial class torch
                 return Name + "(\n" + string.Join("\n", lines) + "\n)";
             }
 
+            /// <summary>Runs <paramref name="forward"/> inside this module's frame of the active recorder's module stack.</summary>
+            private protected TResult RecordedCall<TResult>(Func<TResult> forward)
+            {
+                Tracing.OpRecorder.EnterModule(this);
+                try { return forward(); }
+                finally { Tracing.OpRecorder.ExitModule(); }
+            }
+
             /// <summary>Extra text inside the module's parentheses (hyper-parameters).</summary>
             protected virtual string ExtraRepr() => "";
         }
@@ -367,7 +375,7 @@ public static partial class torch
             public abstract TResult forward(T input);
 
             /// <summary>Runs <see cref="forward"/> (TorchSharp's call entry point).</summary>
-            public TResult call(T input) => forward(input);
+            public TResult call(T input) => Tracing.OpRecorder.IsActive ? RecordedCall(() => forward(input)) : forward(input);
         }
 
         /// <summary>A module with two inputs.</summary>
@@ -380,7 +388,7 @@ public static partial class torch
             public abstract TResult forward(T1 input1, T2 input2);
 
             /// <summary>Runs <see cref="forward"/>.</summary>
-            public TResult call(T1 input1, T2 input2) => forward(input1, input2);
+            public TResult call(T1 input1, T2 input2) => Tracing.OpRecorder.IsActive ? RecordedCall(() => forward(input1, input2)) : forward(input1, input2);
         }
 
         /// <summary>A module with three inputs.</summary>
@@ -393,7 +401,7 @@ public static partial class torch
             public abstract TResult forward(T1 input1, T2 input2, T3 input3);
 
             /// <summary>Runs <see cref="forward"/>.</summary>
-            public TResult call(T1 input1, T2 input2, T3 input3) => forward(input1, input2, input3);
+            public TResult call(T1 input1, T2 input2, T3 input3) => Tracing.OpRecorder.IsActive ? RecordedCall(() => forward(input1, input2, input3)) : forward(input1, input2, input3);
         }
     }
 }

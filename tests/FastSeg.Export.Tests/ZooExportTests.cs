@@ -1,0 +1,99 @@
+using FastSeg.Models;
+using FastSeg.Models.Zoo;
+using Xunit;
+using static FastSeg.Export.Tests.OnnxTestSupport;
+using static FastSeg.Torch.torch;
+
+namespace FastSeg.Export.Tests;
+
+/// <summary>
+/// Every zoo network exported to ONNX and run in ONNX Runtime gives FastSeg's eval logits within 1e-4 of the logits'
+/// scale, at the recorded size and, exported with dynamic height and width, at a second size.
+/// </summary>
+public class ZooExportTests
+{
+    public static IEnumerable<object[]> Networks() => ModelZoo.Names.Select(n => new object[] { n });
+
+    private static SegmentationModel Build(string name)
+    {
+        manual_seed(7);
+        var model = ModelZoo.Create(name, numClasses: 5);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        // BatchNorm statistics away from (0, 1), so a wrong use of them would show.
+        foreach (var (key, buffer) in model.named_buffers())
+        {
+            if (key.EndsWith("running_mean", StringComparison.Ordinal)) buffer.copy_(rand_like(buffer) * 0.2 - 0.1);
+            if (key.EndsWith("running_var", StringComparison.Ordinal)) buffer.copy_(rand_like(buffer) * 0.5 + 0.75);
+        }
+        // Zero-initialised weights (a gate or a last norm started at zero) would make the logits constant and hide
+        // mapping mistakes before them; give them small deterministic values.
+        foreach (var (_, p) in model.named_parameters())
+            if (p.abs().max().item<float>() == 0)
+                p.copy_((arange(0, p.numel(), dtype: ScalarType.Float32) * 0.37).sin().reshape(p.shape) * 0.5);
+        return model;
+    }
+
+    private static long[] Size(SegmentationModel model, long height, long width)
+    {
+        long m = Math.Max(model.InputMultiple, 1);
+        return [1, 3, (height + m - 1) / m * m, (width + m - 1) / m * m];
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void ExportedLogitsEqualFastSegs(string name)
+    {
+        using var model = Build(name);
+        var size = Size(model, 64, 128);
+        var bytes = OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = size });
+        var expected = Reference(model, size);
+        var actual = Run(bytes, size);
+        if (name != "segnet")
+        {
+            AssertClose(expected, actual, $"{name} at {size[2]}x{size[3]}");
+            return;
+        }
+        // SegNet unpools at the arg-max of each 2x2 window: where two values of a window differ by float rounding,
+        // libtorch and ONNX Runtime can pick different positions, which moves one activation and changes the logits
+        // around it. Elsewhere the two must agree to 1e-4.
+        double limit = 1e-4 * MaxAbs(expected.Values);
+        int off = expected.Values.Where((v, k) => Math.Abs((double)v - actual.Values[k]) > limit).Count();
+        Assert.True(off <= expected.Values.Length / 100, $"segnet: {off} of {expected.Values.Length} logits differ by more than 1e-4 of the scale");
+    }
+
+    /// <summary>
+    /// A representative subset of the 37 networks that export with dynamic height and width (README lists them all):
+    /// two-branch networks, unpooling, transposed convolutions, dilated residual stages, an SMP decoder.
+    /// </summary>
+    public static IEnumerable<object[]> DynamicNetworks() =>
+        new[] { "bisenetv2", "ddrnet", "enet", "erfnet", "regseg", "smp/unet" }
+            .Select(n => new object[] { n });
+
+    [Theory]
+    [MemberData(nameof(DynamicNetworks))]
+    public void DynamicExportMatchesAtASecondSize(string name)
+    {
+        using var model = Build(name);
+        var recorded = Size(model, 64, 128);
+        var other = Size(model, 96, 96);
+        var bytes = OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = recorded, DynamicHeightWidth = true });
+        AssertClose(Reference(model, recorded), Run(bytes, recorded), $"{name} exported with dynamic sizes, run at {recorded[2]}x{recorded[3]}");
+        AssertClose(Reference(model, other), Run(bytes, other), $"{name} exported at {recorded[2]}x{recorded[3]}, run at {other[2]}x{other[3]}");
+    }
+
+    /// <summary>Networks whose graph depends on the input size are refused for dynamic export, naming the cause.</summary>
+    [Theory]
+    [InlineData("fastscnn", "aten::adaptive_avg_pool2d")]   // pyramid pooling to 2x2, 3x3, 6x6 bins
+    [InlineData("fanet", "aten::div_")]                     // attention divided by H*W as a number
+    [InlineData("lednet", "aten::view")]                    // a reshape to sizes computed from the input
+    public void SizeDependentGraphsAreRefusedForDynamicExport(string name, string cause)
+    {
+        using var model = Build(name);
+        var error = Assert.Throws<OnnxExportException>(() =>
+            OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = Size(model, 64, 128), DynamicHeightWidth = true }));
+        Assert.Contains("dynamic height and width", error.Message);
+        Assert.Contains(cause, error.Message);
+    }
+}
