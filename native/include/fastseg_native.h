@@ -108,6 +108,8 @@ FS_API int32_t fs_tensor_strides(fs_tensor t, int64_t* out, int32_t capacity, in
 FS_API int32_t fs_tensor_is_contiguous(fs_tensor t, int32_t memory_format, int32_t* contiguous);
 FS_API int32_t fs_tensor_alias(fs_tensor t, fs_tensor* out);
 FS_API int32_t fs_tensor_same(fs_tensor a, fs_tensor b, int32_t* same);
+/* The address of the tensor's TensorImpl: equal for every handle of one native tensor (aliases), different for views. */
+FS_API int32_t fs_tensor_impl(fs_tensor t, void** impl);
 
 /* ---- autograd --------------------------------------------------------------------------------------------------- */
 FS_API int32_t fs_tensor_set_requires_grad(fs_tensor t, int32_t requires_grad);

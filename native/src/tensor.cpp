@@ -101,4 +101,8 @@ FS_API int32_t fs_tensor_same(fs_tensor a, fs_tensor b, int32_t* same) {
     FS_GUARD(*same = fastseg::tensor_ref(a).is_same(fastseg::tensor_ref(b)) ? 1 : 0)
 }
 
+FS_API int32_t fs_tensor_impl(fs_tensor t, void** impl) {
+    FS_GUARD(*impl = fastseg::tensor_ref(t).unsafeGetTensorImpl())
+}
+
 }  // extern "C"

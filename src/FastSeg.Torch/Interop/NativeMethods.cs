@@ -80,6 +80,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int fs_tensor_is_contiguous(IntPtr t, int memoryFormat, out int contiguous);
     [LibraryImport(Library)] internal static partial int fs_tensor_alias(IntPtr t, out IntPtr alias);
     [LibraryImport(Library)] internal static partial int fs_tensor_same(IntPtr a, IntPtr b, out int same);
+    [LibraryImport(Library)] internal static partial int fs_tensor_impl(IntPtr t, out IntPtr impl);
 
     [LibraryImport(Library)] internal static partial int fs_tensor_set_requires_grad(IntPtr t, int requiresGrad);
     [LibraryImport(Library)] internal static partial int fs_tensor_grad(IntPtr t, out IntPtr grad);

@@ -198,6 +198,9 @@ internal unsafe ref struct OpCall
             fixed (FsValue* res = results)
             {
                 status = NativeMethods.fs_op_call(_op.Handle, args, _count, res, results.Length, out n);
+                // Recorded before the argument arena is reset, while tensor-list arguments are still readable.
+                if (status == 0 && OpTrace.Current is { } trace)
+                    trace.Record(_op, new ReadOnlySpan<FsValue>(args, _count), new ReadOnlySpan<FsValue>(res, n));
             }
         }
         finally
