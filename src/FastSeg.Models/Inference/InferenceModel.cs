@@ -82,7 +82,8 @@ public static class CpuFeatures
 /// </summary>
 /// <remarks>
 /// The folded weights are not the checkpoint's: load checkpoints into the ordinary network and make the inference
-/// form from it. Calling <see cref="train"/> with true throws.
+/// form from it. Calling <see cref="train"/> with true throws. The logits are libtorch inference tensors: they cannot
+/// be modified in place outside inference mode (clone them first).
 /// </remarks>
 public sealed class InferenceModel : SegmentationModel
 {
