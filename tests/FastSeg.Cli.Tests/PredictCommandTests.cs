@@ -120,14 +120,14 @@ public class PredictCommandTests : IClassFixture<PredictFixture>
         string image = Path.Combine(_f.ImageDir, "wide.png");
         var (code, stdout, stderr) = Run(Settings(output, image) with
         {
-            Precision = InferencePrecision.Fp32, Scales = new[] { 0.75, 1.0 }, Flip = true, Window = (64, 48), Stride = (40, 32),
+            Precision = InferencePrecision.Fp32, Scales = new[] { 0.75, 1.0 }, Flip = true, Window = (160, 120), Stride = (120, 100),
         });
         Assert.True(code == 0, stderr);
-        Assert.Contains("fp32, scales 0.75,1, flip, 64x48 windows", stdout);
+        Assert.Contains("fp32, scales 0.75,1, flip, 160x120 windows", stdout);
         using var ids = Image.Read(Path.Combine(output, "wide_trainIds.png"), ImageReadMode.Unchanged);
         var expected = ExpectedIds(_f.EnetCheckpoint, image, InputSizeMode.Pad, new PredictorOptions
         {
-            Precision = InferencePrecision.Fp32, Scales = new[] { 0.75, 1.0 }, Flip = true, Window = (48, 64), Stride = (32, 40),
+            Precision = InferencePrecision.Fp32, Scales = new[] { 0.75, 1.0 }, Flip = true, Window = (120, 160), Stride = (100, 120),
         });
         Assert.Equal(expected, ids.Pixels.ToArray());
     }
