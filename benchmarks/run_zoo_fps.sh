@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FPS of every zoo network at 1024x512 (batch 1, fp32, 2 threads), FastSeg and PyTorch 1.13 eager alternated network
+# FPS of every zoo network at 1024x512 (batch 1, fp32 eager: the network as built, 2 threads), FastSeg and PyTorch 1.13 eager alternated network
 # by network so both see the same load; one JSON object per line in the log, with the load average at each run.
 #   benchmarks/run_zoo_fps.sh LOG [NAME ...]      (default: every network of `fastseg models list`)
 # Needs the reference checkouts (REF_ZH320, REF_FASTSEG, REF_SMP; defaults under /work/ref) for the PyTorch side.
@@ -24,7 +24,7 @@ for row in "${rows[@]}"; do
   if [ $# -gt 0 ] && [[ ! " $* " == *" $name "* ]]; then continue; fi
   enc=(); [ "$encoder" != "-" ] && enc=(--encoder "$encoder")
   load=$(cut -d' ' -f1 /proc/loadavg)
-  if out=$(dotnet "$cli" bench --model "$name" "${enc[@]}" --threads 2 --min-seconds "$secs" --warmup "$warmup" --json 2>/dev/null); then
+  if out=$(dotnet "$cli" bench --model "$name" "${enc[@]}" --eager --threads 2 --min-seconds "$secs" --warmup "$warmup" --json 2>/dev/null); then
     echo "{\"engine\":\"fastseg\",\"load\":$load,\"result\":$out}" | tr -d '\n' >>"$log"; echo >>"$log"
   else
     echo "{\"engine\":\"fastseg\",\"model\":\"$name\",\"error\":true}" >>"$log"

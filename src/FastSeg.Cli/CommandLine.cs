@@ -189,6 +189,41 @@ internal static class Options
         },
     };
 
+    /// <summary><c>--precision fp32|bf16|auto</c>: the number format of the network's inference form.</summary>
+    public static Option<string> Precision(string defaultValue) =>
+        Choice("--precision", defaultValue, "the inference form's number format; auto is bf16 on CPUs with native bfloat16 (avx512_bf16, AMX), else fp32",
+            "fp32", "bf16", "auto");
+
+    /// <summary>The <see cref="FastSeg.Models.Inference.InferencePrecision"/> a <see cref="Precision"/> value names.</summary>
+    public static FastSeg.Models.Inference.InferencePrecision ToPrecision(string value) => value switch
+    {
+        "fp32" => FastSeg.Models.Inference.InferencePrecision.Fp32,
+        "bf16" => FastSeg.Models.Inference.InferencePrecision.BFloat16,
+        _ => FastSeg.Models.Inference.InferencePrecision.Auto,
+    };
+
+    /// <summary>A comma-separated list of positive numbers (e.g. 0.75,1,1.25).</summary>
+    public static Option<double[]?> PositiveNumbers(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "X,Y,...",
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            var values = new List<double>();
+            foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v > 0) || double.IsInfinity(v))
+                {
+                    result.AddError($"{name} must be positive numbers separated by commas (e.g. 0.75,1,1.25), got '{text}'");
+                    return null;
+                }
+                values.Add(v);
+            }
+            return values.ToArray();
+        },
+    };
+
     public static bool TryParseSize(string text, out (int Width, int Height) size)
     {
         var parts = text.Split('x', 'X');

@@ -134,6 +134,15 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
         return (new List<string>(), new List<string>());
     }
 
+    /// <summary>
+    /// The evaluation-only inference form of this network: a copy with batch norms folded into their convolutions,
+    /// weights converted once to the chosen precision (bfloat16 on CPUs with native bfloat16 by default) and to
+    /// channels-last, run in inference mode. This network is left as it is. See <see cref="Inference.InferenceModel"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The network was not built through <see cref="Zoo.ModelZoo"/>.</exception>
+    public Inference.InferenceModel ForInference(Inference.InferenceOptions? options = null) =>
+        Inference.InferenceModel.Create(this, options);
+
     /// <summary>Writes the state dict as a PyTorch .pth file (atomically), loadable by Python's <c>torch.load</c>.</summary>
     public void SaveWeights(string path) => save(state_dict(), path);
 }

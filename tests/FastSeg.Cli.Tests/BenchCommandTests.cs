@@ -21,11 +21,13 @@ public class BenchCommandTests
         var (code, stdout, stderr) = Run(new[] { "bench", "--model", "linknet", "--json" }.Concat(Small).ToArray());
         Assert.True(code == 0, stderr);
         var root = JsonDocument.Parse(stdout).RootElement;
-        Assert.Equal(new[] { "model", "size", "batch", "dtype", "threads", "ms", "fps" }, root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(new[] { "model", "size", "batch", "form", "dtype", "threads", "ms", "fps" }, root.EnumerateObject().Select(p => p.Name));
         Assert.Equal("linknet", root.GetProperty("model").GetString());
         Assert.Equal("128x64", root.GetProperty("size").GetString());
         Assert.Equal(1, root.GetProperty("batch").GetInt32());
-        Assert.Equal("fp32", root.GetProperty("dtype").GetString());
+        // by default the inference form at --precision auto (linknet's transposed convolutions stay fp32 inside a bf16 form)
+        Assert.Equal("inference", root.GetProperty("form").GetString());
+        Assert.Equal(FastSeg.Models.Inference.CpuFeatures.HasNativeBFloat16 ? "bf16" : "fp32", root.GetProperty("dtype").GetString());
         Assert.True(root.GetProperty("threads").GetInt32() >= 1);
         double ms = root.GetProperty("ms").GetDouble(), fps = root.GetProperty("fps").GetDouble();
         Assert.True(ms > 0 && fps > 0);
@@ -38,6 +40,7 @@ public class BenchCommandTests
         var (code, stdout, stderr) = Run(new[] { "bench", "--model", "fastscnn", "--batch", "2", "--dtype", "bf16", "--channels-last", "--json" }.Concat(Small).ToArray());
         Assert.True(code == 0, stderr);
         var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("eager", root.GetProperty("form").GetString()); // --dtype and --channels-last time the network as built
         Assert.Equal("bf16", root.GetProperty("dtype").GetString());
         Assert.Equal(2, root.GetProperty("batch").GetInt32());
         Assert.InRange(root.GetProperty("ms").GetDouble() * root.GetProperty("fps").GetDouble(), 1998.0, 2002.0);
@@ -100,7 +103,7 @@ public class BenchCommandTests
         Assert.True(code == 0, stderr);
         var items = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList();
         Assert.Equal(FastSeg.Models.Zoo.ModelZoo.Names.OrderBy(n => n), items.Select(i => i.GetProperty("model").GetString()!).OrderBy(n => n));
-        Assert.Equal(new[] { "model", "size", "batch", "dtype", "threads", "ms", "fps", "params", "gflops" },
+        Assert.Equal(new[] { "model", "size", "batch", "form", "dtype", "threads", "ms", "fps", "params", "gflops" },
             items[0].EnumerateObject().Select(p => p.Name));
         var fps = items.Select(i => i.GetProperty("fps").GetDouble()).ToList();
         Assert.Equal(fps.OrderByDescending(f => f), fps);
@@ -111,12 +114,37 @@ public class BenchCommandTests
     [InlineData("--size", "1024")]
     [InlineData("--size", "axb")]
     [InlineData("--dtype", "fp16")]
+    [InlineData("--precision", "fp16")]
     [InlineData("--min-seconds", "soon")]
     public void BadOptionsExitNonZero(string option, string value)
     {
         var (code, _, stderr) = Run("bench", "--model", "linknet", option, value);
         Assert.NotEqual(0, code);
         Assert.Contains(option, stderr);
+    }
+
+    [Theory]
+    [InlineData("fp32", "fp32")]
+    [InlineData("bf16", "bf16")]
+    public void PrecisionTimesTheInferenceForm(string precision, string dtype)
+    {
+        var (code, stdout, stderr) = Run(new[] { "bench", "--model", "enet", "--precision", precision, "--json" }.Concat(Small).ToArray());
+        Assert.True(code == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("inference", root.GetProperty("form").GetString());
+        Assert.Equal(dtype, root.GetProperty("dtype").GetString());
+        // --eager times the network as built
+        (code, stdout, stderr) = Run(new[] { "bench", "--model", "enet", "--eager", "--json" }.Concat(Small).ToArray());
+        Assert.True(code == 0, stderr);
+        Assert.Equal("eager", JsonDocument.Parse(stdout).RootElement.GetProperty("form").GetString());
+    }
+
+    [Fact]
+    public void PrecisionWithEagerOptionsIsAUsageError()
+    {
+        var (code, _, stderr) = Run("bench", "--model", "enet", "--precision", "bf16", "--dtype", "bf16");
+        Assert.Equal(2, code);
+        Assert.Contains("--precision", stderr);
     }
 
     [Fact]

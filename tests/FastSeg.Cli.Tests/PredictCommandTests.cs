@@ -98,15 +98,50 @@ public class PredictCommandTests : IClassFixture<PredictFixture>
         return lines[0];
     }
 
-    /// <summary>The ids the library predicts for <paramref name="imagePath"/> with the same weights and mode.</summary>
-    private static byte[] ExpectedIds(string checkpointPath, string imagePath, InputSizeMode mode)
+    /// <summary>
+    /// The ids the library predicts for <paramref name="imagePath"/> with the same weights and mode (and by default the
+    /// inference form at auto precision, as the command runs).
+    /// </summary>
+    private static byte[] ExpectedIds(string checkpointPath, string imagePath, InputSizeMode mode, PredictorOptions? options = null)
     {
         using var scope = NewDisposeScope();
         using var checkpoint = ModelCheckpoint.Read(checkpointPath);
         using var model = checkpoint.CreateModel("enet");
         using var image = Image.Read(imagePath);
-        var ids = new SegmentationPredictor(model, new PredictorOptions { Mode = mode }).Predict(image.ToTensor());
+        using var predictor = new SegmentationPredictor(model, (options ?? new PredictorOptions { Precision = InferencePrecision.Auto }) with { Mode = mode });
+        var ids = predictor.Predict(image.ToTensor());
         return ids.ToArray<long>().Select(v => (byte)v).ToArray();
+    }
+
+    [Fact]
+    public void MultiScaleFlipAndSlidingWindowsAreThePredictorsAtFp32()
+    {
+        var output = _f.NewDir("out");
+        string image = Path.Combine(_f.ImageDir, "wide.png");
+        var (code, stdout, stderr) = Run(Settings(output, image) with
+        {
+            Precision = InferencePrecision.Fp32, Scales = new[] { 0.75, 1.0 }, Flip = true, Window = (160, 120), Stride = (120, 100),
+        });
+        Assert.True(code == 0, stderr);
+        Assert.Contains("fp32, scales 0.75,1, flip, 160x120 windows", stdout);
+        using var ids = Image.Read(Path.Combine(output, "wide_trainIds.png"), ImageReadMode.Unchanged);
+        var expected = ExpectedIds(_f.EnetCheckpoint, image, InputSizeMode.Pad, new PredictorOptions
+        {
+            Precision = InferencePrecision.Fp32, Scales = new[] { 0.75, 1.0 }, Flip = true, Window = (120, 160), Stride = (100, 120),
+        });
+        Assert.Equal(expected, ids.Pixels.ToArray());
+    }
+
+    [Fact]
+    public void WindowOptionsOutOfRangeAreOneLine()
+    {
+        var output = _f.NewDir("out");
+        var (code, _, stderr) = Run(Settings(output) with { Stride = (8, 8) });
+        Assert.Equal(2, code);
+        Assert.Contains("--stride needs --window", OneLine(stderr));
+        (code, _, stderr) = Run(Settings(output, Path.Combine(_f.ImageDir, "wide.png")) with { Window = (4000, 40) });
+        Assert.Equal(1, code);
+        Assert.Contains("sliding window 4000x40 (WxH) is larger than the image", OneLine(stderr));
     }
 
     [Theory]

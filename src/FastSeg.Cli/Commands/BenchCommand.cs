@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using FastSeg.Models;
+using FastSeg.Models.Inference;
 using FastSeg.Models.Zoo;
 using FastSeg.Torch.Profiling;
 using static FastSeg.Torch.torch;
@@ -10,7 +11,9 @@ using static FastSeg.Torch.torch;
 namespace FastSeg.Cli.Commands;
 
 /// <summary>
-/// <c>fastseg bench</c>: inference latency and FPS of a network (eval mode, inference mode, batch of zeros).
+/// <c>fastseg bench</c>: inference latency and FPS of a network's inference form (<see cref="SegmentationModel.ForInference"/>,
+/// at <c>--precision</c>), or of the network as built with <c>--eager</c> (eval mode, inference mode; <c>--dtype</c> and
+/// <c>--channels-last</c> apply, and either implies <c>--eager</c>), on a batch of zeros.
 /// Timing follows the reference's tools/test_speed.py, corrected: <c>--warmup</c> untimed forwards, then timed
 /// forwards until at least <c>--min-seconds</c> have passed (and at least 3 runs); latency = elapsed / runs,
 /// FPS = batch · 1000 / latency in ms.
@@ -27,35 +30,53 @@ internal static class BenchCommand
         var encoder = Options.Text("--encoder", "encoder of --model (default: the network's own)", "NAME");
         var size = Options.Size("--size", "input size (default 1024x512)");
         var batch = Options.Int("--batch", 1, "batch size", min: 1);
-        var dtype = Options.Choice("--dtype", "fp32", "weights and input type; bf16-autocast keeps fp32 weights under CPU autocast",
+        var precision = Options.Precision("auto");
+        var eager = Options.Flag("--eager", "time the network as built instead of its inference form (then --dtype and --channels-last apply)");
+        var dtype = Options.Choice("--dtype", "fp32", "with --eager (implied): weights and input type; bf16-autocast keeps fp32 weights under CPU autocast",
             "fp32", "bf16", "bf16-autocast");
-        var channelsLast = Options.Flag("--channels-last", "channels-last memory format for weights and input");
+        var channelsLast = Options.Flag("--channels-last", "with --eager (implied): channels-last memory format for weights and input");
         var threads = Options.OptionalInt("--threads", "intra-op threads (default: libtorch's)", min: 1);
         var minSeconds = Options.Double("--min-seconds", 3, "time at least this long after warm-up", min: 0);
         var warmup = Options.Int("--warmup", 3, "untimed warm-up forwards", min: 0);
         var json = Options.Flag("--json", "print {model, size, batch, dtype, threads, ms, fps} (an array with --all)");
         var command = new Command("bench", "inference latency and FPS (default 1024x512, batch 1, fp32, at least 3 s)")
         {
-            model, all, encoder, size, batch, dtype, channelsLast, threads, minSeconds, warmup, json,
+            model, all, encoder, size, batch, precision, eager, dtype, channelsLast, threads, minSeconds, warmup, json,
         };
         command.SetAction(parse =>
         {
             var (width, height) = parse.GetValue(size) ?? (1024, 512);
+            bool eagerOptions = parse.GetResult(dtype) is { Implicit: false } || parse.GetValue(channelsLast);
+            if ((eagerOptions || parse.GetValue(eager)) && parse.GetResult(precision) is { Implicit: false })
+                throw new UsageException("--precision sets the inference form; --dtype and --channels-last set the eager network (--eager): give one or the other");
             return Run(new BenchSettings(parse.GetValue(model), parse.GetValue(all), parse.GetValue(encoder), width, height,
                 parse.GetValue(batch), parse.GetValue(dtype)!, parse.GetValue(channelsLast), parse.GetValue(threads),
-                parse.GetValue(minSeconds), parse.GetValue(warmup), parse.GetValue(json)), stdout, stderr);
+                parse.GetValue(minSeconds), parse.GetValue(warmup), parse.GetValue(json))
+            {
+                Eager = parse.GetValue(eager) || eagerOptions,
+                Precision = Options.ToPrecision(parse.GetValue(precision)!),
+            }, stdout, stderr);
         });
         return command;
     }
 
     /// <summary>What <c>fastseg bench</c> was asked for.</summary>
     internal sealed record BenchSettings(string? Model, bool All, string? Encoder, int Width, int Height, int Batch, string DType,
-        bool ChannelsLast, int? Threads, double MinSeconds, int Warmup, bool Json);
+        bool ChannelsLast, int? Threads, double MinSeconds, int Warmup, bool Json)
+    {
+        /// <summary>Time the network as built (with <see cref="DType"/> and <see cref="ChannelsLast"/>) instead of its inference form.</summary>
+        public bool Eager { get; init; }
 
-    private sealed record Result(string Model, int Width, int Height, int Batch, string DType, bool ChannelsLast,
+        /// <summary>The inference form's precision (when not <see cref="Eager"/>).</summary>
+        public InferencePrecision Precision { get; init; } = InferencePrecision.Auto;
+    }
+
+    private sealed record Result(string Model, int Width, int Height, int Batch, string Form, string DType, bool ChannelsLast,
         int Threads, double Ms, double Fps, long? Params, double? GFlops)
     {
         public string Size => $"{Width}x{Height}";
+
+        public string Describe => Form == "eager" ? $"eager {DType}{(ChannelsLast ? ", channels-last" : "")}" : $"inference form {DType}";
     }
 
     public static int Run(BenchSettings s, TextWriter stdout, TextWriter stderr)
@@ -65,21 +86,17 @@ internal static class BenchCommand
         if (all == (modelName is not null)) throw new UsageException("bench needs exactly one of --model NAME and --all");
         string? encoder = s.Encoder;
         if (all && encoder is not null) throw new UsageException("--encoder needs --model (--all uses each network's default encoder)");
-        int width = s.Width, height = s.Height, batch = s.Batch, warmup = s.Warmup;
-        string dtypeName = s.DType;
-        ScalarType dtype = dtypeName == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
-        bool channelsLast = s.ChannelsLast;
-        double minSeconds = s.MinSeconds;
+        ScalarType dtype = s.DType == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
         if (s.Threads is int n) set_num_threads(n);
         bool json = s.Json;
 
         if (!all)
         {
-            var r = Measure(modelName!, encoder, width, height, batch, dtype, dtypeName, channelsLast, warmup, minSeconds, complexity: false);
+            var r = Measure(s, modelName!, encoder, dtype, complexity: false);
             if (json) WriteJson(stdout, w => WriteResult(w, r, withComplexity: false));
             else
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.Model}: {r.Ms:F2} ms, {r.Fps:F2} FPS (batch {r.Batch}, {r.Size}, {r.DType}{(r.ChannelsLast ? ", channels-last" : "")}, {r.Threads} threads)"));
+                    $"{r.Model}: {r.Ms:F2} ms, {r.Fps:F2} FPS (batch {r.Batch}, {r.Size}, {r.Describe}, {r.Threads} threads)"));
             return 0;
         }
 
@@ -91,7 +108,7 @@ internal static class BenchCommand
         {
             try
             {
-                results.Add(Measure(name, null, width, height, batch, dtype, dtypeName, channelsLast, warmup, minSeconds, complexity: true));
+                results.Add(Measure(s, name, null, dtype, complexity: true));
                 if (!json) stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {results[^1].Fps:F2} FPS"));
             }
             catch (Exception e) when (e is FastSeg.Torch.TorchException or ArgumentException)
@@ -114,7 +131,7 @@ internal static class BenchCommand
         }
         var first = results[0];
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"batch {first.Batch}, {first.Size}, {first.DType}{(first.ChannelsLast ? ", channels-last" : "")}, {first.Threads} threads"));
+            $"batch {first.Batch}, {first.Size}, {first.Describe}, {first.Threads} threads"));
         stdout.WriteLine($"{"model",-12} {"params",12} {"GFLOPs",8} {"ms",10} {"FPS",8}");
         foreach (var r in results)
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -122,9 +139,9 @@ internal static class BenchCommand
         return failed == 0 ? 0 : 1;
     }
 
-    private static Result Measure(string name, string? encoder, int width, int height, int batch, ScalarType dtype, string dtypeName,
-        bool channelsLast, int warmup, double minSeconds, bool complexity)
+    private static Result Measure(BenchSettings s, string name, string? encoder, ScalarType dtype, bool complexity)
     {
+        int width = s.Width, height = s.Height, batch = s.Batch;
         using var model = ModelZoo.Create(name, encoder);
         model.eval();
         // The network's own check, before any work: an unaccepted size is one clear line (ArgumentException).
@@ -137,6 +154,16 @@ internal static class BenchCommand
             parameters = report.Parameters;
             gflops = report.GFlops;
         }
+        if (!s.Eager)
+        {
+            // The inference form takes the float32 NCHW images users have and converts them itself, so that is timed too.
+            using var form = model.ForInference(new InferenceOptions { Precision = s.Precision });
+            using var images = zeros(batch, 3, height, width);
+            var (ms, fps) = Time(form, images, batch, s.Warmup, s.MinSeconds, autocastBf16: false);
+            return new Result(model.Info!.Name, width, height, batch, "inference", form.DType == ScalarType.BFloat16 ? "bf16" : "fp32",
+                form.ChannelsLast, get_num_threads(), ms, fps, parameters, gflops);
+        }
+        bool channelsLast = s.ChannelsLast;
         if (dtype != ScalarType.Float32) model.to(dtype);
         if (channelsLast)
         {
@@ -153,11 +180,16 @@ internal static class BenchCommand
         using var input = channelsLast
             ? zeros(new long[] { batch, 3, height, width }, dtype).contiguous(MemoryFormat.ChannelsLast)
             : zeros(new long[] { batch, 3, height, width }, dtype);
-
-        using var inference = inference_mode();
         // bf16: weights and input converted to bfloat16; bf16-autocast: fp32 weights and input, CPU autocast to
         // bfloat16 (runs ConvTranspose2d and MaxUnpool2d, which libtorch 1.13 cannot run in converted bf16).
-        using var mixed = dtypeName == "bf16-autocast" ? autocast(FastSeg.Torch.DeviceType.CPU, ScalarType.BFloat16) : null;
+        var (latencyMs, eagerFps) = Time(model, input, batch, s.Warmup, s.MinSeconds, autocastBf16: s.DType == "bf16-autocast");
+        return new Result(model.Info!.Name, width, height, batch, "eager", s.DType, channelsLast, get_num_threads(), latencyMs, eagerFps, parameters, gflops);
+    }
+
+    private static (double Ms, double Fps) Time(SegmentationModel model, Tensor input, int batch, int warmup, double minSeconds, bool autocastBf16)
+    {
+        using var inference = inference_mode();
+        using var mixed = autocastBf16 ? autocast(FastSeg.Torch.DeviceType.CPU, ScalarType.BFloat16) : null;
         for (int i = 0; i < warmup; i++) Forward(model, input);
         var watch = Stopwatch.StartNew();
         int runs = 0;
@@ -168,8 +200,7 @@ internal static class BenchCommand
         }
         watch.Stop();
         double latencyMs = watch.Elapsed.TotalMilliseconds / runs;
-        double fps = batch * 1000.0 / latencyMs;
-        return new Result(model.Info!.Name, width, height, batch, dtypeName, channelsLast, get_num_threads(), latencyMs, fps, parameters, gflops);
+        return (latencyMs, batch * 1000.0 / latencyMs);
     }
 
     private static void Forward(SegmentationModel model, Tensor input)
@@ -184,6 +215,7 @@ internal static class BenchCommand
         w.WriteString("model", r.Model);
         w.WriteString("size", r.Size);
         w.WriteNumber("batch", r.Batch);
+        w.WriteString("form", r.Form);
         w.WriteString("dtype", r.DType);
         w.WriteNumber("threads", r.Threads);
         w.WriteNumber("ms", Math.Round(r.Ms, 4));

@@ -54,6 +54,21 @@ internal sealed record PredictSettings
 
     /// <summary>libtorch intra-op threads; null keeps the default (one per core).</summary>
     public int? Threads { get; init; }
+
+    /// <summary>The inference form's number format (default auto: bf16 where the CPU has native bfloat16).</summary>
+    public InferencePrecision Precision { get; init; } = InferencePrecision.Auto;
+
+    /// <summary>Multi-scale inference: the scales whose logits are averaged (default: 1 alone).</summary>
+    public IReadOnlyList<double>? Scales { get; init; }
+
+    /// <summary>Also average in the logits of the horizontally flipped image.</summary>
+    public bool Flip { get; init; }
+
+    /// <summary>Sliding-window inference: the window (WxH on the command line); null predicts the whole image at once.</summary>
+    public (int Width, int Height)? Window { get; init; }
+
+    /// <summary>The step between sliding windows (WxH); null: the window's size.</summary>
+    public (int Width, int Height)? Stride { get; init; }
 }
 
 /// <summary>
@@ -88,9 +103,14 @@ internal static class PredictCommand
         var palette = Options.Text("--palette", "palette file: one 'r g b' or '#rrggbb' per class (default: Cityscapes colours for 19 classes)", "FILE");
         var alpha = Options.Double("--alpha", 0.5, "weight of the colours in the overlay, 0 to 1");
         var threads = Options.OptionalInt("--threads", "libtorch intra-op threads");
+        var precision = Options.Precision("auto");
+        var scales = Options.PositiveNumbers("--scales", "multi-scale inference: average the logits predicted at these scales of the image");
+        var flip = Options.Flag("--flip", "also average in the logits of the horizontally flipped image");
+        var window = Options.Size("--window", "sliding-window inference: predict windows of this size and average where they overlap");
+        var stride = Options.Size("--stride", "the step between sliding windows (default: the window size)");
         var command = new Command("predict", "segment an image or a folder of images of any size: class-id PNG, colour PNG and overlay per image")
         {
-            input, output, checkpoint, model, encoder, classes, mode, size, palette, alpha, threads,
+            input, output, checkpoint, model, encoder, classes, mode, size, palette, alpha, threads, precision, scales, flip, window, stride,
         };
         command.SetAction(parse => Run(new PredictSettings
         {
@@ -105,6 +125,11 @@ internal static class PredictCommand
             PaletteFile = parse.GetValue(palette),
             Alpha = parse.GetValue(alpha),
             Threads = parse.GetValue(threads),
+            Precision = Options.ToPrecision(parse.GetValue(precision)!),
+            Scales = parse.GetValue(scales) is { Length: > 0 } given ? given : null,
+            Flip = parse.GetValue(flip),
+            Window = parse.GetValue(window),
+            Stride = parse.GetValue(stride),
         }, stdout, stderr));
         return command;
     }
@@ -136,6 +161,10 @@ internal static class PredictCommand
         if (s.Size is { } size && (size.Width < 1 || size.Height < 1)) return $"--size must be positive, got {size.Width}x{size.Height}";
         if (s.Threads is < 1) return $"--threads must be at least 1, got {s.Threads}";
         if (!Enum.IsDefined(s.Mode)) return $"--mode must be pad or resize, got {s.Mode}";
+        if (s.Stride is not null && s.Window is null) return "--stride needs --window";
+        if (s.Window is { } w && (w.Width < 1 || w.Height < 1)) return $"--window must be positive, got {w.Width}x{w.Height}";
+        if (s.Stride is { } st && (st.Width < 1 || st.Height < 1)) return $"--stride must be positive, got {st.Width}x{st.Height}";
+        if (s.Scales is { } sc && (sc.Count == 0 || sc.Any(v => !(v > 0)))) return $"--scales must be positive numbers, got {string.Join(",", sc)}";
         return null;
     }
 
@@ -178,12 +207,21 @@ internal static class PredictCommand
             throw new ArgumentException($"{s.PaletteFile}: {palette.Count} colours for the {model.NumClasses} classes of {model.Info?.Name}");
         palette ??= model.NumClasses == Palette.Cityscapes.Count ? Palette.Cityscapes : Palette.Generated(model.NumClasses);
 
-        var predictor = new SegmentationPredictor(model, new PredictorOptions
+        using var predictor = new SegmentationPredictor(model, new PredictorOptions
         {
             Mode = s.Mode,
             InferenceSize = s.Size is { } size ? (size.Height, size.Width) : null,
+            Precision = s.Precision,
+            Scales = s.Scales ?? new[] { 1.0 },
+            Flip = s.Flip,
+            Window = s.Window is { } w ? (w.Height, w.Width) : null,
+            Stride = s.Stride is { } st ? (st.Height, st.Width) : null,
         });
-        string description = $"{model.Info?.Name}{(model.Options?.Encoder is { } e ? $" ({e})" : "")}, {model.NumClasses} classes, {s.Mode.ToString().ToLowerInvariant()} mode";
+        var network = (InferenceModel)predictor.Network;
+        string description = $"{model.Info?.Name}{(model.Options?.Encoder is { } e ? $" ({e})" : "")}, {model.NumClasses} classes, " +
+                             $"{s.Mode.ToString().ToLowerInvariant()} mode, {(network.DType == ScalarType.BFloat16 ? "bf16" : "fp32")}" +
+                             (s.Scales is { } scales ? $", scales {string.Join(",", scales.Select(v => v.ToString(CultureInfo.InvariantCulture)))}" : "") +
+                             (s.Flip ? ", flip" : "") + (s.Window is { } win ? $", {win.Width}x{win.Height} windows" : "");
         stdout.WriteLine($"{checkpoint.FilePath}: {description}");
 
         int failed = 0;

@@ -45,6 +45,32 @@ public sealed record PredictorOptions
 
     /// <summary>The pixel value that maps to 1.0 (255 for 8-bit images).</summary>
     public double MaxPixelValue { get; init; } = 255.0;
+
+    /// <summary>
+    /// When set, the predictor runs the network's inference form (<see cref="SegmentationModel.ForInference"/>) in this
+    /// precision, made once when the predictor is created and disposed with it; null (default): the network as given.
+    /// </summary>
+    public InferencePrecision? Precision { get; init; }
+
+    /// <summary>
+    /// Scales of multi-scale inference (default: 1 alone): the image (or <see cref="InferenceSize"/>) is resized by each
+    /// factor, predicted, and the logits resized back to the image's size and averaged.
+    /// </summary>
+    public IReadOnlyList<double> Scales { get; init; } = new[] { 1.0 };
+
+    /// <summary>Also predict each scale's horizontally flipped image and average its flipped-back logits in (default false).</summary>
+    public bool Flip { get; init; }
+
+    /// <summary>
+    /// Sliding-window inference (mmsegmentation's <c>slide</c> mode): windows of this size, <see cref="Stride"/> apart
+    /// (the last row and column of windows are moved back to end at the image's edge), each predicted on its own,
+    /// and the logits of overlapping windows averaged. The window must fit inside the image at every scale. Null
+    /// (default): the whole image at once.
+    /// </summary>
+    public (int Height, int Width)? Window { get; init; }
+
+    /// <summary>The step between sliding windows (default: the window's size, so windows overlap only at the edges).</summary>
+    public (int Height, int Width)? Stride { get; init; }
 }
 
 /// <summary>
@@ -54,14 +80,17 @@ public sealed record PredictorOptions
 /// exactly the input's height and width.
 /// </summary>
 /// <remarks>
-/// The predictor does not own the model. While a call runs the model is in evaluation mode; its previous mode is
+/// The predictor does not own the model; it owns the inference form it makes when <see cref="PredictorOptions.Precision"/>
+/// is set (dispose the predictor to free it). While a call runs the model is in evaluation mode; its previous mode is
 /// restored afterwards, so one predictor must not be used from two threads at once. Temporaries are freed before each
-/// call returns; the returned tensor belongs to the caller's dispose scope, like any new tensor.
+/// call returns; the returned tensor belongs to the caller's dispose scope, like any new tensor. With several scales,
+/// flipping or sliding windows, each pass is the single-image prediction described above, at its own size.
 /// </remarks>
-public sealed class SegmentationPredictor
+public sealed class SegmentationPredictor : IDisposable
 {
     private readonly double[] _pixelMean;
     private readonly double[] _pixelStd;
+    private readonly InferenceModel? _inferenceForm;
 
     /// <summary>Creates a predictor for <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">Mean, std or the inference size are not usable for this model.</exception>
@@ -78,6 +107,17 @@ public sealed class SegmentationPredictor
             throw new ArgumentException($"the standard deviations must be positive, got {string.Join(", ", options.Std)}", nameof(options));
         if (options.InferenceSize is { } size && (size.Height < 1 || size.Width < 1))
             throw new ArgumentException($"the inference size must be positive, got {size.Width}x{size.Height} (WxH)", nameof(options));
+        if (options.Scales is null || options.Scales.Count == 0 || options.Scales.Any(f => !(f > 0) || double.IsInfinity(f)))
+            throw new ArgumentException($"the scales must be one or more positive numbers, got [{string.Join(", ", options.Scales ?? Array.Empty<double>())}]", nameof(options));
+        if (options.Window is { } window && (window.Height < 1 || window.Width < 1))
+            throw new ArgumentException($"the sliding window must be positive, got {window.Width}x{window.Height} (WxH)", nameof(options));
+        if (options.Stride is { } stride)
+        {
+            if (options.Window is null) throw new ArgumentException("a sliding-window stride needs a window size", nameof(options));
+            if (stride.Height < 1 || stride.Width < 1)
+                throw new ArgumentException($"the sliding-window stride must be positive, got {stride.Width}x{stride.Height} (WxH)", nameof(options));
+        }
+        if (options.Precision is { } precision) _inferenceForm = model.ForInference(new InferenceOptions { Precision = precision });
     }
 
     private static double[] PerChannel(IReadOnlyList<double> values, int channels, string name)
@@ -94,6 +134,12 @@ public sealed class SegmentationPredictor
     /// <summary>The settings.</summary>
     public PredictorOptions Options { get; }
 
+    /// <summary>The network that runs: the inference form when <see cref="PredictorOptions.Precision"/> is set, else <see cref="Model"/>.</summary>
+    public SegmentationModel Network => _inferenceForm ?? Model;
+
+    /// <summary>Frees the inference form the predictor made (nothing when it runs the model as given).</summary>
+    public void Dispose() => _inferenceForm?.Dispose();
+
     /// <summary>
     /// The size the network runs at for an image of <paramref name="height"/> x <paramref name="width"/>: the
     /// inference size (or the image's), rounded up to the network's multiple in pad mode, to the nearest multiple (at
@@ -102,8 +148,11 @@ public sealed class SegmentationPredictor
     public (int Height, int Width) NetworkSize(int height, int width)
     {
         var (h, w) = Options.InferenceSize ?? (height, width);
-        return Options.Mode == InputSizeMode.Pad ? (RoundUp(h), RoundUp(w)) : (RoundNearest(h), RoundNearest(w));
+        return NetworkSizeFor(h, w);
     }
+
+    private (int Height, int Width) NetworkSizeFor(int h, int w) =>
+        Options.Mode == InputSizeMode.Pad ? (RoundUp(h), RoundUp(w)) : (RoundNearest(h), RoundNearest(w));
 
     private int RoundUp(int v) => (v + Model.InputMultiple - 1) / Model.InputMultiple * Model.InputMultiple;
 
@@ -144,41 +193,110 @@ public sealed class SegmentationPredictor
             throw new ArgumentException($"expected pixels of shape (N, {Model.InputChannels}, H, W) or ({Model.InputChannels}, H, W) with H, W ≥ 1, got {ShapeText(shape)}", nameof(pixels));
         bool batched = shape.Length == 4;
         int height = checked((int)shape[^2]), width = checked((int)shape[^1]);
-        var (runH, runW) = Options.InferenceSize ?? (height, width);
-        var (netH, netW) = NetworkSize(height, width);
-
-        bool wasTraining = Model.training;
-        Model.eval();
+        var network = Network;
+        bool wasTraining = network.training;
+        network.eval();
         try
         {
             using var scope = NewDisposeScope();
             using var inference = inference_mode();
             var x = Normalize(batched ? pixels : pixels.unsqueeze(0));
-            Tensor logits;
-            if (Options.Mode == InputSizeMode.Pad)
+            Tensor? sum = null;
+            int passes = 0;
+            foreach (double scale in Options.Scales)
             {
-                if (runH != height || runW != width) x = Resize(x, runH, runW);
-                // Bottom/right padding with 0, the mean colour after normalisation; the crop below removes the rows
-                // and columns it adds, so the kept logits line up with the image's pixels.
-                if (netH != runH || netW != runW) x = nn.functional.pad(x, new long[] { 0, netW - runW, 0, netH - runH });
-                logits = Model.call(x);
-                if (netH != runH || netW != runW) logits = logits.narrow(2, 0, runH).narrow(3, 0, runW);
+                foreach (bool flip in Options.Flip ? new[] { false, true } : new[] { false })
+                {
+                    var logits = PassLogits(flip ? x.flip(3) : x, height, width, scale);
+                    if (flip) logits = logits.flip(3);
+                    sum = sum is null ? logits : sum.add_(logits);
+                    passes++;
+                }
             }
-            else
-            {
-                // One resampling from the image to the network's size (the inference size only decides which multiple).
-                if (netH != height || netW != width) x = Resize(x, netH, netW);
-                logits = Model.call(x);
-            }
-            var (outH, outW) = (logits.shape[2], logits.shape[3]);
-            if (outH != height || outW != width) logits = Resize(logits, height, width);
-            if (!batched) logits = logits.squeeze(0);
-            return logits.contiguous().MoveToOuterDisposeScope();
+            var result = passes == 1 ? sum! : sum!.div_(passes);
+            if (!batched) result = result.squeeze(0);
+            return result.contiguous().MoveToOuterDisposeScope();
         }
         finally
         {
-            Model.train(wasTraining);
+            network.train(wasTraining);
         }
+    }
+
+    // One prediction of normalised images x (N, C, height, width) at one scale, as logits at (height, width).
+    private Tensor PassLogits(Tensor x, int height, int width, double scale)
+    {
+        var (baseH, baseW) = Options.InferenceSize ?? (height, width);
+        int runH = Scaled(baseH, scale), runW = Scaled(baseW, scale);
+        Tensor logits;
+        if (Options.Window is { } window)
+        {
+            if (runH != height || runW != width) x = Resize(x, runH, runW);
+            logits = SlidingWindowLogits(x, window, Options.Stride ?? window);
+        }
+        else
+        {
+            logits = WholeLogits(x, runH, runW);
+        }
+        var (outH, outW) = (logits.shape[2], logits.shape[3]);
+        return outH != height || outW != width ? Resize(logits, height, width) : logits;
+    }
+
+    private static int Scaled(int size, double scale) =>
+        scale == 1.0 ? size : Math.Max(1, (int)Math.Round(size * scale, MidpointRounding.AwayFromZero));
+
+    // The network on images x brought to the run size (runH, runW): in pad mode the logits are at the run size, in
+    // resize mode at the network's size (the caller resizes them to where they go).
+    private Tensor WholeLogits(Tensor x, int runH, int runW)
+    {
+        var (netH, netW) = NetworkSizeFor(runH, runW);
+        if (Options.Mode == InputSizeMode.Pad)
+        {
+            if (runH != x.shape[2] || runW != x.shape[3]) x = Resize(x, runH, runW);
+            // Bottom/right padding with 0, the mean colour after normalisation; the crop below removes the rows
+            // and columns it adds, so the kept logits line up with the image's pixels.
+            if (netH != runH || netW != runW) x = nn.functional.pad(x, new long[] { 0, netW - runW, 0, netH - runH });
+            var logits = Network.call(x);
+            return netH != runH || netW != runW ? logits.narrow(2, 0, runH).narrow(3, 0, runW) : logits;
+        }
+        // One resampling from the image to the network's size (the run size only decides which multiple).
+        if (netH != x.shape[2] || netW != x.shape[3]) x = Resize(x, netH, netW);
+        return Network.call(x);
+    }
+
+    // mmsegmentation's slide inference: a grid of windows, stride apart, the last ones moved back inside the image;
+    // each pixel's logits are the mean over the windows that cover it.
+    private Tensor SlidingWindowLogits(Tensor x, (int Height, int Width) window, (int Height, int Width) stride)
+    {
+        int height = (int)x.shape[2], width = (int)x.shape[3];
+        if (window.Height > height || window.Width > width)
+            throw new ArgumentException(
+                $"the sliding window {window.Width}x{window.Height} (WxH) is larger than the image it slides over, {width}x{height} " +
+                "(the image at this scale and inference size); use a smaller window or a larger scale");
+        int rows = Math.Max(height - window.Height + stride.Height - 1, 0) / stride.Height + 1;
+        int columns = Math.Max(width - window.Width + stride.Width - 1, 0) / stride.Width + 1;
+        Tensor? sum = null;
+        using var count = zeros(new long[] { 1, 1, height, width }, ScalarType.Float32);
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                using var scope = NewDisposeScope();
+                int y1 = Math.Max(Math.Min(r * stride.Height + window.Height, height) - window.Height, 0);
+                int x1 = Math.Max(Math.Min(c * stride.Width + window.Width, width) - window.Width, 0);
+                var crop = x.narrow(2, y1, window.Height).narrow(3, x1, window.Width);
+                var logits = WholeLogits(crop, window.Height, window.Width);
+                if (logits.shape[2] != window.Height || logits.shape[3] != window.Width) logits = Resize(logits, window.Height, window.Width);
+                if (sum is null)
+                {
+                    sum = zeros(new long[] { logits.shape[0], logits.shape[1], height, width }, logits.dtype);
+                    sum.MoveToOuterDisposeScope();
+                }
+                sum.narrow(2, y1, window.Height).narrow(3, x1, window.Width).add_(logits);
+                count.narrow(2, y1, window.Height).narrow(3, x1, window.Width).add_(1);
+            }
+        }
+        return sum!.div_(count);
     }
 
     /// <summary>

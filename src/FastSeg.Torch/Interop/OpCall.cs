@@ -200,6 +200,9 @@ internal unsafe ref struct OpCall
                 status = NativeMethods.fs_op_call(_op.Handle, args, _count, res, results.Length, out n);
                 // The recorder reads list arguments from the arena, so it runs before the arena is reset.
                 if (status == 0 && Tracing.OpRecorder.IsActive) Tracing.OpRecorder.OnCall(_op, args, _count, results, n);
+                // Recorded before the argument arena is reset, while tensor-list arguments are still readable.
+                if (status == 0 && OpTrace.Current is { } trace)
+                    trace.Record(_op, new ReadOnlySpan<FsValue>(args, _count), new ReadOnlySpan<FsValue>(res, n));
             }
         }
         finally

@@ -374,8 +374,29 @@ public static partial class torch
             /// <summary>The computation.</summary>
             public abstract TResult forward(T input);
 
+            /// <summary>
+            /// Set by inference transforms (<see cref="utils.fold_batch_norms"/>) to run something else than
+            /// <see cref="forward"/> when the module is called, for modules held in read-only fields that cannot be
+            /// swapped for another module.
+            /// </summary>
+            internal Func<T, TResult>? CallReplacement { get; set; }
+
             /// <summary>Runs <see cref="forward"/> (TorchSharp's call entry point).</summary>
-            public TResult call(T input) => Tracing.OpRecorder.IsActive ? RecordedCall(() => forward(input)) : forward(input);
+            public TResult call(T input)
+            {
+                if (CallReplacement is { } replacement) return replacement(input);
+                if (Tracing.OpRecorder.IsActive) return RecordedCall(() => forward(input));
+                if (Interop.OpTrace.Current is not { } trace) return forward(input);
+                trace.EnterModule(this);
+                try
+                {
+                    return forward(input);
+                }
+                finally
+                {
+                    trace.ExitModule();
+                }
+            }
         }
 
         /// <summary>A module with two inputs.</summary>
@@ -387,8 +408,25 @@ public static partial class torch
             /// <summary>The computation.</summary>
             public abstract TResult forward(T1 input1, T2 input2);
 
+            /// <summary>Set by inference transforms to run something else than <see cref="forward"/> when the module is called.</summary>
+            internal Func<T1, T2, TResult>? CallReplacement { get; set; }
+
             /// <summary>Runs <see cref="forward"/>.</summary>
-            public TResult call(T1 input1, T2 input2) => Tracing.OpRecorder.IsActive ? RecordedCall(() => forward(input1, input2)) : forward(input1, input2);
+            public TResult call(T1 input1, T2 input2)
+            {
+                if (CallReplacement is { } replacement) return replacement(input1, input2);
+                if (Tracing.OpRecorder.IsActive) return RecordedCall(() => forward(input1, input2));
+                if (Interop.OpTrace.Current is not { } trace) return forward(input1, input2);
+                trace.EnterModule(this);
+                try
+                {
+                    return forward(input1, input2);
+                }
+                finally
+                {
+                    trace.ExitModule();
+                }
+            }
         }
 
         /// <summary>A module with three inputs.</summary>
@@ -401,7 +439,20 @@ public static partial class torch
             public abstract TResult forward(T1 input1, T2 input2, T3 input3);
 
             /// <summary>Runs <see cref="forward"/>.</summary>
-            public TResult call(T1 input1, T2 input2, T3 input3) => Tracing.OpRecorder.IsActive ? RecordedCall(() => forward(input1, input2, input3)) : forward(input1, input2, input3);
+            public TResult call(T1 input1, T2 input2, T3 input3)
+            {
+                if (Tracing.OpRecorder.IsActive) return RecordedCall(() => forward(input1, input2, input3));
+                if (Interop.OpTrace.Current is not { } trace) return forward(input1, input2, input3);
+                trace.EnterModule(this);
+                try
+                {
+                    return forward(input1, input2, input3);
+                }
+                finally
+                {
+                    trace.ExitModule();
+                }
+            }
         }
     }
 }
