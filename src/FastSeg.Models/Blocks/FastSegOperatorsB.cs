@@ -6,21 +6,14 @@ using static FastSeg.Torch.torch.nn;
 namespace FastSeg.Models.Blocks;
 
 /// <summary>
-/// The shared operators of lxtGH/Fast_Seg (<c>libs/core/operators.py</c>) that DFSeg, BiSeNet and DFANet use, with
-/// Fast_Seg's child names so that its checkpoints load: <see cref="ConvBnRelu"/>, <see cref="Dsn"/>,
-/// <see cref="SeparableConv2d"/>, <see cref="PSPModule"/>, <see cref="AttentionRefinement"/> and
-/// <see cref="FeatureFusion"/>. Batch norms use PyTorch's defaults (eps 1e-5, momentum 0.1) unless stated.
+/// The rest of lxtGH/Fast_Seg's shared operators (<c>libs/core/operators.py</c>) that DFSeg, BiSeNet and DFANet use,
+/// with Fast_Seg's child names so that its checkpoints load: <see cref="SeparableConv2d"/>, <see cref="PSPModule"/>
+/// (operators.py's, with a 1×1 bottleneck; PSPNet.py's 3×3 one is <see cref="Encoders.FastSegPspModule"/>),
+/// <see cref="AttentionRefinement"/> and <see cref="FeatureFusion"/>; <see cref="FastSegConvBnRelu"/> and
+/// <see cref="FastSegOperators"/> (dsn head, resizes) are shared with the other Fast_Seg networks. Batch norms use PyTorch's defaults (eps 1e-5, momentum 0.1) unless stated.
 /// </summary>
 public static class FastSegOperatorsB
 {
-    /// <summary>Bilinear resize with align_corners = true, the only resize Fast_Seg uses (models, losses, eval).</summary>
-    public static Tensor Resize(Tensor x, long[] size) =>
-        functional.interpolate(x, size, mode: InterpolationMode.Bilinear, align_corners: true);
-
-    /// <summary>Bilinear resize by a scale factor with align_corners = true (Fast_Seg's DFANet and BiSeNet heads).</summary>
-    public static Tensor Rescale(Tensor x, double scale) =>
-        functional.interpolate(x, scale_factor: new[] { scale }, mode: InterpolationMode.Bilinear, align_corners: true);
-
     /// <summary>
     /// Throws a clear error when a training batch of one reaches a batch norm over globally pooled (1×1) maps: PyTorch
     /// refuses that ("expected more than 1 value per channel"), libtorch would silently return the bias.
@@ -29,62 +22,6 @@ public static class FastSegOperatorsB
     {
         if (module.training && input.shape[0] < 2)
             throw new ArgumentException($"{network} applies batch norm to globally pooled 1×1 maps, so training needs a batch of at least 2", nameof(input));
-    }
-
-    /// <summary>
-    /// Fast_Seg's <c>dsn</c> head as a Sequential: 3×3 conv in→in (padding 1, with bias), BN, ReLU, Dropout2d(0.1),
-    /// 1×1 conv to the classes (with bias); keys <c>0</c>, <c>1</c>, <c>4</c>.
-    /// </summary>
-    public static Sequential Dsn(long inChannels, long numClasses) =>
-        Sequential(
-            Conv2d(inChannels, inChannels, 3, padding: 1, bias: true),
-            BatchNorm2d(inChannels),
-            ReLU(),
-            Dropout2d(0.1),
-            Conv2d(inChannels, numClasses, 1, bias: true));
-
-    /// <summary>
-    /// Fast_Seg's <c>ConvBnRelu</c>: conv (children <c>conv</c>), optional batch norm (<c>bn</c>) and optional ReLU.
-    /// Unlike most conv blocks its padding defaults to 0 and is never derived from the kernel.
-    /// </summary>
-    public sealed class ConvBnRelu : Module<Tensor, Tensor>
-    {
-        private readonly Conv2d conv;
-        private readonly BatchNorm2d? bn;
-        private readonly bool _relu;
-
-        /// <summary>Creates the block.</summary>
-        /// <param name="inChannels">Input channels.</param>
-        /// <param name="outChannels">Output channels.</param>
-        /// <param name="kernel">Square kernel size.</param>
-        /// <param name="stride">Stride.</param>
-        /// <param name="pad">Zero padding (0 by default, as in Fast_Seg).</param>
-        /// <param name="dilation">Dilation.</param>
-        /// <param name="groups">Groups.</param>
-        /// <param name="hasBn">Whether a batch norm follows the conv.</param>
-        /// <param name="bnEps">The batch norm's eps.</param>
-        /// <param name="hasRelu">Whether a ReLU ends the block.</param>
-        /// <param name="hasBias">Whether the conv has a bias.</param>
-        public ConvBnRelu(long inChannels, long outChannels, long kernel, long stride = 1, long pad = 0, long dilation = 1,
-            long groups = 1, bool hasBn = true, double bnEps = 1e-5, bool hasRelu = true, bool hasBias = false) : base(nameof(ConvBnRelu))
-        {
-            conv = Conv2d(inChannels, outChannels, kernel, stride: stride, padding: pad, dilation: dilation, groups: groups, bias: hasBias);
-            if (hasBn) bn = BatchNorm2d(outChannels, eps: bnEps);
-            _relu = hasRelu;
-            RegisterComponents();
-        }
-
-        /// <inheritdoc />
-        public override Tensor forward(Tensor input)
-        {
-            var x = conv.call(input);
-            if (bn is not null)
-            {
-                using var c = x;
-                x = bn.call(c);
-            }
-            return _relu ? x.relu_() : x;
-        }
     }
 
     /// <summary>
@@ -158,7 +95,7 @@ public static class FastSegOperatorsB
         {
             using var scope = NewDisposeScope();
             var size = input.shape[2..];
-            var priors = stages.Select(stage => Resize(stage.call(input), size)).Append(input).ToArray();
+            var priors = stages.Select(stage => FastSegOperators.Upsample(stage.call(input), size)).Append(input).ToArray();
             return bottleneck.call(torch.cat(priors, 1)).MoveToOuterDisposeScope();
         }
     }
@@ -170,16 +107,16 @@ public static class FastSegOperatorsB
     /// </summary>
     public sealed class AttentionRefinement : Module<Tensor, Tensor>
     {
-        private readonly ConvBnRelu conv_3x3;
+        private readonly FastSegConvBnRelu conv_3x3;
         private readonly Sequential channel_attention;
 
         /// <summary>Creates the module.</summary>
         public AttentionRefinement(long inChannels, long outChannels) : base(nameof(AttentionRefinement))
         {
-            conv_3x3 = new ConvBnRelu(inChannels, outChannels, 3, 1, 1);
+            conv_3x3 = new FastSegConvBnRelu(inChannels, outChannels, 3, 1, 1);
             channel_attention = Sequential(
                 AdaptiveAvgPool2d(1),
-                new ConvBnRelu(outChannels, outChannels, 1, hasRelu: false),
+                new FastSegConvBnRelu(outChannels, outChannels, 1, hasRelu: false),
                 Sigmoid());
             RegisterComponents();
         }
@@ -200,17 +137,17 @@ public static class FastSegOperatorsB
     /// </summary>
     public sealed class FeatureFusion : Module<Tensor, Tensor, Tensor>
     {
-        private readonly ConvBnRelu conv_1x1;
+        private readonly FastSegConvBnRelu conv_1x1;
         private readonly Sequential channel_attention;
 
         /// <summary>Creates the module.</summary>
         public FeatureFusion(long inChannels, long outChannels, long reduction = 1) : base(nameof(FeatureFusion))
         {
-            conv_1x1 = new ConvBnRelu(inChannels, outChannels, 1);
+            conv_1x1 = new FastSegConvBnRelu(inChannels, outChannels, 1);
             channel_attention = Sequential(
                 AdaptiveAvgPool2d(1),
-                new ConvBnRelu(outChannels, outChannels / reduction, 1, hasBn: false),
-                new ConvBnRelu(outChannels / reduction, outChannels, 1, hasBn: false, hasRelu: false),
+                new FastSegConvBnRelu(outChannels, outChannels / reduction, 1, hasBn: false),
+                new FastSegConvBnRelu(outChannels / reduction, outChannels, 1, hasBn: false, hasRelu: false),
                 Sigmoid());
             RegisterComponents();
         }

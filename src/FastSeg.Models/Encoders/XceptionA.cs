@@ -1,5 +1,7 @@
 using FastSeg.Torch;
 using FastSeg.Torch.Modules;
+using FastSeg.Models.Blocks;
+using static FastSeg.Models.Blocks.FastSegOperators;
 using static FastSeg.Models.Blocks.FastSegOperatorsB;
 using static FastSeg.Torch.torch;
 using static FastSeg.Torch.torch.nn;

@@ -1,6 +1,8 @@
 using FastSeg.Models.Encoders;
 using FastSeg.Torch;
 using FastSeg.Torch.Modules;
+using FastSeg.Models.Blocks;
+using static FastSeg.Models.Blocks.FastSegOperators;
 using static FastSeg.Models.Blocks.FastSegOperatorsB;
 using static FastSeg.Torch.torch;
 using static FastSeg.Torch.torch.nn;
@@ -12,20 +14,20 @@ namespace FastSeg.Models.Networks;
 /// Fast_Seg's state-dict layout.
 /// <list type="bullet">
 /// <item><c>backbone</c>: a TorchSeg ResNet-18 with the deep stem of width 64 (<see cref="TorchSegResNet"/>).</item>
-/// <item><c>spatial_path</c>: ConvBnRelu 7×7 s2 (3→64), two 3×3 s2, and a 1×1 to 128 (1/8).</item>
-/// <item><c>global_context</c>: global average pool and a 1×1 ConvBnRelu 512→128, broadcast to layer4's size.</item>
+/// <item><c>spatial_path</c>: FastSegConvBnRelu 7×7 s2 (3→64), two 3×3 s2, and a 1×1 to 128 (1/8).</item>
+/// <item><c>global_context</c>: global average pool and a 1×1 FastSegConvBnRelu 512→128, broadcast to layer4's size.</item>
 /// <item>Context refinement: layer4 through <c>arms.0</c> (AttentionRefinement 512→128) plus the global context, resized
-/// to layer3's size and refined by <c>refines.0</c> (3×3 ConvBnRelu); that plus layer3 through <c>arms.1</c> (256→128),
+/// to layer3's size and refined by <c>refines.0</c> (3×3 FastSegConvBnRelu); that plus layer3 through <c>arms.1</c> (256→128),
 /// resized to layer2's size (1/8) and refined by <c>refines.1</c>. Resizes are bilinear, align_corners = true, by
 /// size.</item>
 /// <item><c>ffm</c>: FeatureFusion of [spatial, context] to 256 channels at 1/8.</item>
-/// <item><c>heads</c>: <c>heads.2</c> (3×3 ConvBnRelu to 64 + 1×1 with bias) gives the logits at 1/8. With the
+/// <item><c>heads</c>: <c>heads.2</c> (3×3 FastSegConvBnRelu to 64 + 1×1 with bias) gives the logits at 1/8. With the
 /// auxiliary heads (Fast_Seg's <c>is_training=True</c>) <c>heads.0</c> (on the first refined map at 1/16, 3×3
-/// ConvBnRelu to 128 + 1×1, upsampled ×2 by scale factor) and <c>heads.1</c> (on the second refined map at 1/8, no
+/// FastSegConvBnRelu to 128 + 1×1, upsampled ×2 by scale factor) and <c>heads.1</c> (on the second refined map at 1/8, no
 /// resize) exist too; without them the list holds None at 0 and 1, so only <c>heads.2.*</c> keys exist.</item>
 /// </list>
 /// <para>Kept quirks: the heads' scales are Fast_Seg's 2, 1, 1 (TorchSeg used 16, 8, 8), so the auxiliary logits come
-/// out at 1/8; ConvBnRelu's default padding 0; batch norms on globally pooled 1×1 maps (global context, the ARMs'
+/// out at 1/8; FastSegConvBnRelu's default padding 0; batch norms on globally pooled 1×1 maps (global context, the ARMs'
 /// attention), so training needs a batch of at least 2 (PyTorch refuses one; so does this port).</para>
 /// <para>Deviations from Fast_Seg's behaviour: (1) Fast_Seg's eval output is log_softmax of the main head at 1/8; the
 /// zoo returns the main head's logits resized to the input (bilinear, align_corners = true, as Fast_Seg's losses and
@@ -45,7 +47,7 @@ public sealed class FastSegBiSeNet : SegmentationModel
     private readonly Sequential global_context;
     private readonly FeatureFusion ffm;
     private readonly ModuleList<AttentionRefinement> arms;
-    private readonly ModuleList<ConvBnRelu> refines;
+    private readonly ModuleList<FastSegConvBnRelu> refines;
     private readonly ModuleDict<FastSegBiSeNetHead> heads;
 
     // The heads again, typed, for the forward pass (registered once, under heads).
@@ -61,10 +63,10 @@ public sealed class FastSegBiSeNet : SegmentationModel
         const long conv = 128;
         backbone = new TorchSegResNet("resnet18", deepStem: true, stemWidth: 64);
         spatial_path = new FastSegBiSeNetSpatialPath(3, conv);
-        global_context = Sequential(AdaptiveAvgPool2d(1), new ConvBnRelu(512, conv, 1));
+        global_context = Sequential(AdaptiveAvgPool2d(1), new FastSegConvBnRelu(512, conv, 1));
         ffm = new FeatureFusion(conv * 2, conv * 2, 1);
         arms = ModuleList(new AttentionRefinement(512, conv), new AttentionRefinement(256, conv));
-        refines = ModuleList(new ConvBnRelu(conv, conv, 3, 1, 1), new ConvBnRelu(conv, conv, 3, 1, 1));
+        refines = ModuleList(new FastSegConvBnRelu(conv, conv, 3, 1, 1), new FastSegConvBnRelu(conv, conv, 3, 1, 1));
         _main = new FastSegBiSeNetHead(conv * 2, numClasses, 1, isAux: false);
         if (aux)
         {
@@ -90,11 +92,11 @@ public sealed class FastSegBiSeNet : SegmentationModel
         var spatial = spatial_path.call(input);
         var blocks = backbone.ForwardFeatures(input);
         var (l2, l3, l4) = (blocks[1], blocks[2], blocks[3]);
-        var context = Resize(global_context.call(l4), l4.shape[2..]);
-        var refined16 = refines[0].call(Resize(arms[0].call(l4).add_(context), l3.shape[2..]));
-        var refined8 = refines[1].call(Resize(arms[1].call(l3).add_(refined16), l2.shape[2..]));
+        var context = Upsample(global_context.call(l4), l4.shape[2..]);
+        var refined16 = refines[0].call(Upsample(arms[0].call(l4).add_(context), l3.shape[2..]));
+        var refined8 = refines[1].call(Upsample(arms[1].call(l3).add_(refined16), l2.shape[2..]));
         var fused = ffm.call(spatial, refined8);
-        var logits = Resize(_main.call(fused), input.shape[2..]).MoveToOuterDisposeScope();
+        var logits = Upsample(_main.call(fused), input.shape[2..]).MoveToOuterDisposeScope();
         if (!training || _aux0 is null) return new SegmentationOutput(logits);
         var aux = new[] { _aux0.call(refined16).MoveToOuterDisposeScope(), _aux1!.call(refined8).MoveToOuterDisposeScope() };
         return new SegmentationOutput(logits, aux);
@@ -102,24 +104,24 @@ public sealed class FastSegBiSeNet : SegmentationModel
 }
 
 /// <summary>
-/// BiSeNet's spatial path in Fast_Seg: ConvBnRelu 7×7 s2 p3 (<c>conv_7x7</c>, to 64), two 3×3 s2 p1
+/// BiSeNet's spatial path in Fast_Seg: FastSegConvBnRelu 7×7 s2 p3 (<c>conv_7x7</c>, to 64), two 3×3 s2 p1
 /// (<c>conv_3x3_1</c>, <c>conv_3x3_2</c>) and a 1×1 to the output channels (<c>conv_1x1</c>): 1/8 resolution.
 /// </summary>
 internal sealed class FastSegBiSeNetSpatialPath : Module<Tensor, Tensor>
 {
-    private readonly ConvBnRelu conv_7x7;
-    private readonly ConvBnRelu conv_3x3_1;
-    private readonly ConvBnRelu conv_3x3_2;
-    private readonly ConvBnRelu conv_1x1;
+    private readonly FastSegConvBnRelu conv_7x7;
+    private readonly FastSegConvBnRelu conv_3x3_1;
+    private readonly FastSegConvBnRelu conv_3x3_2;
+    private readonly FastSegConvBnRelu conv_1x1;
 
     /// <summary>Creates the path.</summary>
     public FastSegBiSeNetSpatialPath(long inChannels, long outChannels) : base("SpatialPath")
     {
         const long inner = 64;
-        conv_7x7 = new ConvBnRelu(inChannels, inner, 7, 2, 3);
-        conv_3x3_1 = new ConvBnRelu(inner, inner, 3, 2, 1);
-        conv_3x3_2 = new ConvBnRelu(inner, inner, 3, 2, 1);
-        conv_1x1 = new ConvBnRelu(inner, outChannels, 1);
+        conv_7x7 = new FastSegConvBnRelu(inChannels, inner, 7, 2, 3);
+        conv_3x3_1 = new FastSegConvBnRelu(inner, inner, 3, 2, 1);
+        conv_3x3_2 = new FastSegConvBnRelu(inner, inner, 3, 2, 1);
+        conv_1x1 = new FastSegConvBnRelu(inner, outChannels, 1);
         RegisterComponents();
     }
 
@@ -132,13 +134,13 @@ internal sealed class FastSegBiSeNetSpatialPath : Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// BiSeNet's head in Fast_Seg: a 3×3 ConvBnRelu (<c>conv_3x3</c>, to 128 for the auxiliary heads, 64 for the main one)
+/// BiSeNet's head in Fast_Seg: a 3×3 FastSegConvBnRelu (<c>conv_3x3</c>, to 128 for the auxiliary heads, 64 for the main one)
 /// and a 1×1 conv with bias to the classes (<c>conv_1x1</c>), upsampled by <c>scale</c> (bilinear, align_corners =
 /// true, by scale factor) when the scale exceeds 1. There is no dropout (it is commented out in Fast_Seg).
 /// </summary>
 internal sealed class FastSegBiSeNetHead : Module<Tensor, Tensor>
 {
-    private readonly ConvBnRelu conv_3x3;
+    private readonly FastSegConvBnRelu conv_3x3;
     private readonly Conv2d conv_1x1;
     private readonly double _scale;
 
@@ -146,7 +148,7 @@ internal sealed class FastSegBiSeNetHead : Module<Tensor, Tensor>
     public FastSegBiSeNetHead(long inChannels, long numClasses, double scale, bool isAux) : base("BiSeNetHead")
     {
         long hidden = isAux ? 128 : 64;
-        conv_3x3 = new ConvBnRelu(inChannels, hidden, 3, 1, 1);
+        conv_3x3 = new FastSegConvBnRelu(inChannels, hidden, 3, 1, 1);
         conv_1x1 = Conv2d(hidden, numClasses, 1);
         _scale = scale;
         RegisterComponents();
@@ -157,7 +159,7 @@ internal sealed class FastSegBiSeNetHead : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = conv_1x1.call(conv_3x3.call(input));
-        if (_scale > 1) x = Rescale(x, _scale);
+        if (_scale > 1) x = UpsampleBy(x, _scale);
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,8 @@
 using FastSeg.Models.Encoders;
 using FastSeg.Torch;
 using FastSeg.Torch.Modules;
+using FastSeg.Models.Blocks;
+using static FastSeg.Models.Blocks.FastSegOperators;
 using static FastSeg.Models.Blocks.FastSegOperatorsB;
 using static FastSeg.Torch.torch;
 using static FastSeg.Torch.torch.nn;
@@ -19,8 +21,8 @@ namespace FastSeg.Models.Networks;
 /// <c>dsn2</c>).</item>
 /// <item>Stage 3 likewise (<c>enc2_3</c>, <c>enc3_3</c>, <c>enc3_4</c> (sic: Fast_Seg's name for the third encoder),
 /// <c>fca_3</c>) → 48@1/16, 96@1/32, 192@1/64.</item>
-/// <item>Decoder: the three enc2 maps through 1×1 ConvBnRelu 48→32 (<c>enc2_k_reduce</c>), upsampled ×1/×2/×4 to 1/4,
-/// summed, <c>conv_fusion</c> (1×1 ConvBnRelu 32→32); plus the three attended maps through 1×1 ConvBnRelu 192→32
+/// <item>Decoder: the three enc2 maps through 1×1 FastSegConvBnRelu 48→32 (<c>enc2_k_reduce</c>), upsampled ×1/×2/×4 to 1/4,
+/// summed, <c>conv_fusion</c> (1×1 FastSegConvBnRelu 32→32); plus the three attended maps through 1×1 FastSegConvBnRelu 192→32
 /// (<c>fca_k_reduce</c>) upsampled ×4/×8/×16; <c>conv_out</c> (1×1 with bias) gives the logits at 1/4.</item>
 /// <item><c>dsn1</c>, <c>dsn2</c>: Fast_Seg's <see cref="Dsn"/> heads (192 → classes) on the upsampled stage-1 and
 /// stage-2 attended maps (1/4 and 1/8).</item>
@@ -50,13 +52,13 @@ public sealed class FastSegDFANet : SegmentationModel
     private readonly XceptionAEnc enc3_3;
     private readonly XceptionAEnc enc3_4;
     private readonly XceptionAFCAttention fca_3;
-    private readonly ConvBnRelu enc2_1_reduce;
-    private readonly ConvBnRelu enc2_2_reduce;
-    private readonly ConvBnRelu enc2_3_reduce;
-    private readonly ConvBnRelu conv_fusion;
-    private readonly ConvBnRelu fca_1_reduce;
-    private readonly ConvBnRelu fca_2_reduce;
-    private readonly ConvBnRelu fca_3_reduce;
+    private readonly FastSegConvBnRelu enc2_1_reduce;
+    private readonly FastSegConvBnRelu enc2_2_reduce;
+    private readonly FastSegConvBnRelu enc2_3_reduce;
+    private readonly FastSegConvBnRelu conv_fusion;
+    private readonly FastSegConvBnRelu fca_1_reduce;
+    private readonly FastSegConvBnRelu fca_2_reduce;
+    private readonly FastSegConvBnRelu fca_3_reduce;
     private readonly Conv2d conv_out;
     private readonly Sequential dsn1;
     private readonly Sequential dsn2;
@@ -78,13 +80,13 @@ public sealed class FastSegDFANet : SegmentationModel
         enc3_3 = new XceptionAEnc(144, 96, 6);
         enc3_4 = new XceptionAEnc(288, 192, 4);
         fca_3 = new XceptionAFCAttention(192);
-        enc2_1_reduce = new ConvBnRelu(48, 32, 1);
-        enc2_2_reduce = new ConvBnRelu(48, 32, 1);
-        enc2_3_reduce = new ConvBnRelu(48, 32, 1);
-        conv_fusion = new ConvBnRelu(32, 32, 1);
-        fca_1_reduce = new ConvBnRelu(192, 32, 1);
-        fca_2_reduce = new ConvBnRelu(192, 32, 1);
-        fca_3_reduce = new ConvBnRelu(192, 32, 1);
+        enc2_1_reduce = new FastSegConvBnRelu(48, 32, 1);
+        enc2_2_reduce = new FastSegConvBnRelu(48, 32, 1);
+        enc2_3_reduce = new FastSegConvBnRelu(48, 32, 1);
+        conv_fusion = new FastSegConvBnRelu(32, 32, 1);
+        fca_1_reduce = new FastSegConvBnRelu(192, 32, 1);
+        fca_2_reduce = new FastSegConvBnRelu(192, 32, 1);
+        fca_3_reduce = new FastSegConvBnRelu(192, 32, 1);
         conv_out = Conv2d(32, numClasses, 1);
         dsn1 = Dsn(192, numClasses);
         dsn2 = Dsn(192, numClasses);
@@ -105,23 +107,23 @@ public sealed class FastSegDFANet : SegmentationModel
         var s1e3 = backbone.Enc3.call(s1e2);
         var s1e4 = backbone.Enc4.call(s1e3);
         var s1fca = backbone.Fca.call(s1e4);
-        var s1out = Rescale(s1fca, 4);
+        var s1out = UpsampleBy(s1fca, 4);
 
         var s2e2 = enc2_2.call(Cat(s1e2, s1out));
         var s2e3 = enc3_2.call(Cat(s1e3, s2e2));
         var s2e4 = enc4_2.call(Cat(s1e4, s2e3));
         var s2fca = fca_2.call(s2e4);
-        var s2out = Rescale(s2fca, 4);
+        var s2out = UpsampleBy(s2fca, 4);
 
         var s3e2 = enc2_3.call(Cat(s2e2, s2out));
         var s3e3 = enc3_3.call(Cat(s2e3, s3e2));
         var s3e4 = enc3_4.call(Cat(s2e4, s3e3));
         var s3fca = fca_3.call(s3e4);
 
-        var fusion = enc2_1_reduce.call(s1e2) + Rescale(enc2_2_reduce.call(s2e2), 2) + Rescale(enc2_3_reduce.call(s3e2), 4);
+        var fusion = enc2_1_reduce.call(s1e2) + UpsampleBy(enc2_2_reduce.call(s2e2), 2) + UpsampleBy(enc2_3_reduce.call(s3e2), 4);
         fusion = conv_fusion.call(fusion);
-        fusion = fusion + Rescale(fca_1_reduce.call(s1fca), 4) + Rescale(fca_2_reduce.call(s2fca), 8) + Rescale(fca_3_reduce.call(s3fca), 16);
-        var logits = Resize(conv_out.call(fusion), input.shape[2..]).MoveToOuterDisposeScope();
+        fusion = fusion + UpsampleBy(fca_1_reduce.call(s1fca), 4) + UpsampleBy(fca_2_reduce.call(s2fca), 8) + UpsampleBy(fca_3_reduce.call(s3fca), 16);
+        var logits = Upsample(conv_out.call(fusion), input.shape[2..]).MoveToOuterDisposeScope();
         if (!training || !_aux) return new SegmentationOutput(logits);
         var aux = new[] { dsn1.call(s1out).MoveToOuterDisposeScope(), dsn2.call(s2out).MoveToOuterDisposeScope() };
         return new SegmentationOutput(logits, aux);

@@ -2,6 +2,7 @@ using FastSeg.Models.Blocks;
 using FastSeg.Models.Encoders;
 using FastSeg.Torch;
 using FastSeg.Torch.Modules;
+using static FastSeg.Models.Blocks.FastSegOperators;
 using static FastSeg.Models.Blocks.FastSegOperatorsB;
 using static FastSeg.Torch.torch;
 using static FastSeg.Torch.torch.nn;
@@ -72,7 +73,7 @@ public sealed class DFSeg : SegmentationModel
         var f4 = fn4.call(x5, x4);
         var x3 = cc3.call(features[0]);
         var logits = fc.call(fn3.call(f4, x3));
-        return new SegmentationOutput(Resize(logits, input.shape[2..]).MoveToOuterDisposeScope());
+        return new SegmentationOutput(Upsample(logits, input.shape[2..]).MoveToOuterDisposeScope());
     }
 }
 
@@ -95,7 +96,7 @@ internal sealed class DFSegFusionNode : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor high, Tensor low)
     {
         using var scope = NewDisposeScope();
-        var up = Resize(high, low.shape[2..]);
+        var up = Upsample(high, low.shape[2..]);
         return fusion.call(torch.cat(new[] { up, low }, 1)).MoveToOuterDisposeScope();
     }
 }
