@@ -58,7 +58,7 @@ if (checkpointPath is null)
 if (model is null && checkpointPath is not null)
 {
     using var checkpoint = ModelCheckpoint.Read(checkpointPath);
-    model = checkpoint.CreateModel(checkpoint.TrainingConfig?.Model is null ? network : null);
+    model = checkpoint.CreateModel(checkpoint.ModelName is null ? network : null);
     Console.WriteLine($"weights: {checkpointPath}");
 }
 else if (model is null)

@@ -38,6 +38,23 @@ public static class TeacherFactory
         }
     }
 
+    /// <summary>
+    /// The distillation loss the options describe: <c>kd_loss_type</c> (kl_div or mse), <c>kd_temperature</c>,
+    /// <c>kd_loss_coefficient</c>. With the teacher: <c>new DistillationHook(TeacherFactory.Create(o), TeacherFactory.CreateLoss(o))</c>.
+    /// </summary>
+    /// <exception cref="TrainerOptionException">An unknown kd_loss_type.</exception>
+    public static DistillationLoss CreateLoss(TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var type = options.KdLossType switch
+        {
+            "kl_div" => DistillationLossType.KlDiv,
+            "mse" => DistillationLossType.Mse,
+            _ => throw new TrainerOptionException("kd_loss_type", $"must be kl_div or mse, got '{options.KdLossType}'"),
+        };
+        return new DistillationLoss(type, options.KdTemperature, options.KdLossCoefficient);
+    }
+
     /// <summary>The teacher network with fresh weights (for training a teacher, or to inspect it).</summary>
     /// <exception cref="TrainerOptionException">An unknown teacher network, decoder or encoder.</exception>
     public static SegmentationModel CreateNetwork(TrainerOptions options)

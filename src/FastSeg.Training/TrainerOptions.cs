@@ -254,6 +254,14 @@ public sealed record TrainerOptions
     /// <summary>The random-scale range (lo, hi).</summary>
     public (double Low, double High) RandScaleRange => RandScale.Length == 1 ? (-Math.Abs(RandScale[0]), Math.Abs(RandScale[0])) : (RandScale[0], RandScale[1]);
 
+    /// <summary>The <c>device</c> option as a torch device: cpu; cuda (an error without CUDA); auto: CUDA when available, else the CPU.</summary>
+    public FastSeg.Torch.torch.Device ResolveDevice() => Device switch
+    {
+        "cpu" => FastSeg.Torch.torch.CPU,
+        "cuda" => FastSeg.Torch.torch.cuda.is_available() ? FastSeg.Torch.torch.CUDA : throw new TrainerOptionException("device", "cuda was asked for but CUDA is not available"),
+        _ => FastSeg.Torch.torch.cuda.is_available() ? FastSeg.Torch.torch.CUDA : FastSeg.Torch.torch.CPU,
+    };
+
     /// <summary>Starts a fluent builder from the defaults.</summary>
     public static TrainerOptionsBuilder Builder() => new(new TrainerOptions());
 

@@ -97,7 +97,8 @@ public class SegmentationPredictorTests
         using var scope = NewDisposeScope();
         using var checkpoint = ModelCheckpoint.Read(FixturePath("tiny_dataparallel_legacy.pth"));
         Assert.Equal("model", checkpoint.WeightsEntry);
-        Assert.Null(checkpoint.TrainingConfig);
+        Assert.Null(checkpoint.ModelName);
+        Assert.Null(checkpoint.Training);
         Assert.Equal(new[] { "conv1.bias", "conv1.weight", "conv2.bias", "conv2.weight" }, checkpoint.StateDict.Keys.Order());
         using var net = new TinyNet();
         checkpoint.LoadInto(net);
@@ -268,7 +269,8 @@ public class ModelCheckpointTests
         }, path);
         using var checkpoint = ModelCheckpoint.Read(path);
         Assert.Equal("state_dict", checkpoint.WeightsEntry);
-        Assert.Equal(new CheckpointTrainingConfig("bisenetv2", null, 7, true, false), checkpoint.TrainingConfig);
+        Assert.Equal("bisenetv2", checkpoint.ModelName);
+        Assert.Equal((null as string, 7, true, false), (checkpoint.ModelOptions!.Encoder, checkpoint.ModelOptions.NumClasses, checkpoint.ModelOptions.Aux, checkpoint.ModelOptions.Detail));
         using var model = checkpoint.CreateModel();
         Assert.Equal("bisenetv2", model.Info!.Name);
         Assert.Equal(7, model.NumClasses);

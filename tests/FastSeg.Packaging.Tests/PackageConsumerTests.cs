@@ -96,7 +96,7 @@ public sealed class PackageConsumerTests(PackedLibrariesFixture packed, ITestOut
         {
             ["FastSeg.Torch"] = [],
             ["FastSeg.Data"] = ["FastSeg.Torch"],
-            ["FastSeg.Models"] = ["FastSeg.Torch"],
+            ["FastSeg.Models"] = ["FastSeg.Data", "FastSeg.Torch"],
             ["FastSeg.Training"] = ["FastSeg.Data", "FastSeg.Models", "Microsoft.Extensions.DependencyInjection.Abstractions",
                 "Microsoft.Extensions.Logging.Abstractions", "Microsoft.Extensions.Options.ConfigurationExtensions"],
         };

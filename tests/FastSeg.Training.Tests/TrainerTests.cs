@@ -243,12 +243,12 @@ public class TrainerTests(SyntheticCityscapesFixture data, ITestOutputHelper out
         Assert.Equal(8, trainer.TotalIterations);
         using var net = ModelZoo.Create("fastscnn");
         using var opt = optim.SGD(net.parameters(), 0.1);
-        var poly = Trainer.CreateScheduler(options with { LrPolicy = LrPolicy.Poly, WarmupEpochs = 1 }, opt, 0.1, 10, 100);
+        var poly = TrainingRecipe.CreateScheduler(options with { LrPolicy = LrPolicy.Poly, WarmupEpochs = 1 }, opt, 0.1, 10, 100);
         Assert.Equal(0.01, opt.param_groups[0].lr, 12); // warm-up from factor 0.1
         for (int i = 0; i < 10; i++) poly.step();
         Assert.Equal(0.1, opt.param_groups[0].lr, 9);    // poly starts at the peak after 10 warm-up steps
         using var opt2 = optim.SGD(net.parameters(), 0.1);
-        var step = Trainer.CreateScheduler(options with { LrPolicy = LrPolicy.Step, StepSize = 3 }, opt2, 0.1, 10, 100);
+        var step = TrainingRecipe.CreateScheduler(options with { LrPolicy = LrPolicy.Step, StepSize = 3 }, opt2, 0.1, 10, 100);
         for (int i = 0; i < 3; i++) step.step();
         Assert.Equal(0.01, opt2.param_groups[0].lr, 12);
     }

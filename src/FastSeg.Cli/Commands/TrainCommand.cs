@@ -6,8 +6,9 @@ using FastSeg.Models;
 using FastSeg.Models.Inference;
 using FastSeg.Models.Zoo;
 using FastSeg.Torch.Distributed;
+using FastSeg.Data;
 using FastSeg.Training;
-using FastSeg.Training.Metrics;
+using FastSeg.Training.Evaluation;
 using Spectre.Console;
 using static FastSeg.Torch.torch;
 
@@ -72,16 +73,33 @@ internal static class TrainCommand
                           "'cityscapes' (default: {save_dir}/best.pth, else last.pth)",
             HelpName = "FILE|TAG",
         };
+        var precision = Options.Choice("--precision", "eager",
+            "eager: the network as built; fp32, bf16, auto: its inference form in that number format (auto is bf16 on CPUs with native bfloat16)",
+            "eager", "fp32", "bf16", "auto");
+        var scales = Options.PositiveNumbers("--scales", "multi-scale evaluation: average the logits predicted at these scales of each image");
+        var flip = Options.Flag("--flip", "also average in the logits of the horizontally flipped image");
+        var window = Options.Size("--window", "sliding-window evaluation: predict windows of this size and average where they overlap");
+        var stride = Options.Size("--stride", "the step between sliding windows (default: the window size)");
         var command = new Command("val", "evaluate a checkpoint on the validation split: per-class IoU, mIoU, pixel accuracy. " +
                                          "Training options as for train: --config, then key=value or --key value overrides")
         {
-            config, checkpoint,
+            config, checkpoint, precision, scales, flip, window, stride,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(parse =>
         {
             var tokens = parse.UnmatchedTokens.ToArray();
-            return Validate(parse.GetValue(config), parse.GetValue(checkpoint), tokens, stdout, stderr);
+            if (parse.GetValue(stride) is not null && parse.GetValue(window) is null) throw new UsageException("--stride needs --window");
+            string p = parse.GetValue(precision)!;
+            var mode = new EvaluationOptions
+            {
+                Precision = p == "eager" ? null : Options.ToPrecision(p),
+                Scales = parse.GetValue(scales) is { Length: > 0 } given ? given : new[] { 1.0 },
+                Flip = parse.GetValue(flip),
+                Window = parse.GetValue(window) is { } w ? (w.Height, w.Width) : null,
+                Stride = parse.GetValue(stride) is { } st ? (st.Height, st.Width) : null,
+            };
+            return Validate(parse.GetValue(config), parse.GetValue(checkpoint), tokens, mode, stdout, stderr);
         });
         return command;
     }
@@ -145,7 +163,7 @@ internal static class TrainCommand
             using var teacher = options.KdTraining ? TeacherFactory.Create(options) : null;
             var hooks = teacher is null ? null : new ITrainingLossHook[]
             {
-                new DistillationHook(teacher, new DistillationLoss(ParseKdType(options.KdLossType), options.KdTemperature, options.KdLossCoefficient)),
+                new DistillationHook(teacher, TeacherFactory.CreateLoss(options)),
             };
             using var trainer = new Trainer(options, hooks: hooks, sync: sync, progress: main ? renderer : null);
             if (main)
@@ -239,14 +257,7 @@ internal static class TrainCommand
         return (process, []);
     }
 
-    private static DistillationLossType ParseKdType(string name) => name switch
-    {
-        "kl_div" => DistillationLossType.KlDiv,
-        "mse" => DistillationLossType.Mse,
-        _ => throw new TrainerOptionException("kd_loss_type", $"must be kl_div or mse, got '{name}'"),
-    };
-
-    private static int Validate(string? configPath, string? checkpoint, string[] overrides, TextWriter stdout, TextWriter stderr)
+    private static int Validate(string? configPath, string? checkpoint, string[] overrides, EvaluationOptions mode, TextWriter stdout, TextWriter stderr)
     {
         var options = LoadOptions(configPath, overrides);
         checkpoint ??= options.Weights;
@@ -255,11 +266,6 @@ internal static class TrainCommand
             var best = Path.Combine(options.SaveDir, "best.pth");
             checkpoint = File.Exists(best) ? best : Path.Combine(options.SaveDir, "last.pth");
         }
-        // Evaluation only: no logs or TensorBoard files, weights from the checkpoint, no training state.
-        options = options with
-        {
-            LoadCheckpoint = false, UseTensorBoard = false, UseEma = false, SaveCheckpoints = false, Weights = null, EncoderWeights = null,
-        };
         bool published = !PretrainedWeights.LooksLikePath(checkpoint);
         if (published)
         {
@@ -269,25 +275,20 @@ internal static class TrainCommand
             checkpoint = PretrainedWeights.ResolvePath(name, options.Encoder, checkpoint, WeightsDownloader.FromEnvironment(), new DownloadProgressWriter(stderr));
         }
         if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint '{checkpoint}' does not exist", checkpoint);
+        if (options.DataRoot is null) throw new TrainerOptionException("data_root", "no dataset root given (the folder with leftImg8bit/ and gtFine/)");
         using var model = options.CreateModel();
         // The same reader as predict: trainer checkpoint or bare state dict; a mismatch is one line naming the keys.
         // Published weights may carry heads (aux) that evaluation does not build.
         using (var weights = ModelCheckpoint.Read(checkpoint)) weights.LoadInto(model, headsOptional: published);
-        string tempDir = Path.Combine(Path.GetTempPath(), "fastseg-val-" + Guid.NewGuid().ToString("N")[..8]);
-        try
-        {
-            using var trainer = new Trainer(options with { SaveDir = tempDir, TrainBatchSize = 1 }, model: model);
-            SegmentationReport report = trainer.Validate();
-            var console = ConsoleRendering.For(stdout);
-            console.WriteLine($"{model.Info?.Name}: {trainer.ValSet.Count} validation images, weights from {checkpoint}");
-            console.Write(ConsoleRendering.IoUTable(report));
-            console.WriteLine("validation " + ConsoleRendering.Summary(report));
-            return 0;
-        }
-        finally
-        {
-            if (Directory.Exists(tempDir)) Directory.Delete(tempDir, recursive: true);
-        }
+        var device = options.ResolveDevice();
+        model.to(device);
+        var valSet = new CityscapesDataset(options.DataRoot, "val") { Transform = TrainingRecipe.ValTransform(options, model.Info?.InputNormalization) };
+        using var evaluator = new SegmentationEvaluator(options.NumClasses, options.IgnoreIndex, options: mode);
+        var report = evaluator.Evaluate(model, valSet, options.ValBatchSize, options.BaseWorkers, device);
+        var console = ConsoleRendering.For(stdout);
+        console.WriteLine($"{model.Info?.Name}: {valSet.Count} validation images, weights from {checkpoint}; {mode}");
+        console.Write(ConsoleRendering.IoUTable(report));
+        console.WriteLine("validation " + ConsoleRendering.Summary(report));
+        return 0;
     }
-
 }

@@ -12,10 +12,12 @@ public static class Pipelines
     /// and mask 0 values it passes are unused) → RandomCrop(crop) → ColorJitter(b, c, s, hue 0.2, p = 0.5) →
     /// HorizontalFlip(hFlip) → Normalize(ImageNet). The reference maps labelIds to trainIds after this pipeline; here the
     /// datasets map first, which gives the same labels since every step moves labels without mixing them.
-    /// Defaults are MyConfig's (crop 768, randscale [-0.5, 1.0], jitter 0.5, flip 0.5).
+    /// Defaults are MyConfig's (crop 768, randscale [-0.5, 1.0], jitter 0.5, flip 0.5). <paramref name="normalization"/>:
+    /// the network's (its <c>ModelInfo.InputNormalization</c>); null for ImageNet's, as the reference.
     /// </summary>
     public static Compose Zh320Train(int cropHeight = 768, int cropWidth = 768, double scale = 1.0, double randScaleLow = -0.5,
-        double randScaleHigh = 1.0, double brightness = 0.5, double contrast = 0.5, double saturation = 0.5, double hFlip = 0.5) =>
+        double randScaleHigh = 1.0, double brightness = 0.5, double contrast = 0.5, double saturation = 0.5, double hFlip = 0.5,
+        Normalization? normalization = null) =>
         new(
             new Scale(scale),
             new RandomScale(1 + randScaleLow, 1 + randScaleHigh, probability: 0.5),
@@ -23,10 +25,11 @@ public static class Pipelines
             new RandomCrop(cropHeight, cropWidth),
             new ColorJitter(brightness, contrast, saturation, hue: 0.2, probability: 0.5),
             new HorizontalFlip(hFlip),
-            new Normalize());
+            new Normalize(normalization ?? Normalization.ImageNet));
 
-    /// <summary>zh320's validation pipeline: Scale(scale) → Normalize(ImageNet).</summary>
-    public static Compose Zh320Val(double scale = 1.0) => new(new Scale(scale), new Normalize());
+    /// <summary>zh320's validation pipeline: Scale(scale) → Normalize (the network's; null: ImageNet's).</summary>
+    public static Compose Zh320Val(double scale = 1.0, Normalization? normalization = null) =>
+        new(new Scale(scale), new Normalize(normalization ?? Normalization.ImageNet));
 
     /// <summary>
     /// lxtGH/Fast_Seg's Cityscapes training pipeline: random scale 0.7 + k/10 (k uniform in 0..14; CamVid: 0.5–2.0,

@@ -475,6 +475,12 @@ public sealed class Normalize : Transform
         Value = new Normalization(mean ?? Normalization.ImageNetMean.ToArray(), std ?? Normalization.ImageNetStd.ToArray(), maxPixelValue);
     }
 
+    /// <summary>Creates the step from a normalisation (e.g. a network's <c>ModelInfo.InputNormalization</c>).</summary>
+    public Normalize(Normalization normalization)
+    {
+        Value = normalization ?? throw new ArgumentNullException(nameof(normalization));
+    }
+
     /// <summary>The normalisation.</summary>
     public Normalization Value { get; }
 

@@ -7,17 +7,6 @@ using static FastSeg.Torch.torch;
 namespace FastSeg.Models.Inference;
 
 /// <summary>
-/// What a trainer checkpoint's <c>config</c> entry says about the network it was trained with (the trainer's option
-/// names: <c>model</c>, <c>encoder</c>, <c>num_class</c>, <c>use_aux</c>, <c>use_detail_head</c>).
-/// </summary>
-/// <param name="Model">The zoo name, when recorded.</param>
-/// <param name="Encoder">The encoder or variant, when recorded (null: the network's default).</param>
-/// <param name="NumClasses">The class count, when recorded.</param>
-/// <param name="Aux">Whether auxiliary heads were trained (their weights are in the state dict).</param>
-/// <param name="Detail">Whether STDC's detail head was trained.</param>
-public sealed record CheckpointTrainingConfig(string? Model, string? Encoder, int? NumClasses, bool Aux, bool Detail);
-
-/// <summary>
 /// A network's weights read from a PyTorch <c>.pth</c> file: a checkpoint of <c>FastSeg.Training</c>'s trainer
 /// (<c>last.pth</c>, <c>best.pth</c>: the weights under <c>state_dict</c>, the options as JSON under <c>config</c>), a
 /// checkpoint dict holding the weights under <c>model</c>, or a bare state dict (Python's
@@ -25,19 +14,36 @@ public sealed record CheckpointTrainingConfig(string? Model, string? Encoder, in
 /// <see cref="CreateModel"/> builds the zoo network the weights belong to and loads them; weights that do not fit are
 /// one <see cref="CheckpointMismatchException"/> whose message summarises the missing, unexpected and mis-shaped keys.
 /// </summary>
-/// <remarks>The state dict's tensors belong to this object (no dispose scope); <see cref="Dispose"/> frees them.</remarks>
+/// <remarks>
+/// <para>This is FastSeg's one reader and writer of <c>.pth</c> weights: the trainer resumes from it and writes with
+/// <see cref="Write"/>, the predictor, <c>fastseg predict</c>/<c>val</c>/<c>export</c> and <c>LoadWeights</c> read with
+/// it. A trainer checkpoint's other entries (epoch, best score, optimiser, scheduler, EMA, scaler, options) are in
+/// <see cref="Training"/>.</para>
+/// <para>The tensors (weights and training state) belong to this object (no dispose scope); <see cref="Dispose"/> frees them.</para>
+/// </remarks>
 public sealed class ModelCheckpoint : IDisposable
 {
     private const string DataParallelPrefix = "module.";
     private readonly Dictionary<string, Tensor> _state;
+    private readonly List<Tensor> _trainingTensors;
 
-    private ModelCheckpoint(string path, Dictionary<string, Tensor> state, string? entry, CheckpointTrainingConfig? config)
+    private ModelCheckpoint(string path, Dictionary<string, Tensor> state, string? entry, TrainingState? training, List<Tensor> trainingTensors)
     {
         FilePath = path;
         _state = state;
         WeightsEntry = entry;
-        TrainingConfig = config;
+        Training = training;
+        _trainingTensors = trainingTensors;
+        if (training?.Config is { } json) (ModelName, ModelOptions) = ParseConfig(json);
     }
+
+    /// <summary>
+    /// The keys of a trainer checkpoint, in the order <see cref="Write"/> writes them: zh320's <c>cur_epoch</c>,
+    /// <c>best_score</c>, <c>state_dict</c>, <c>optimizer</c>, <c>scheduler</c>, then <c>train_itrs</c>, <c>ema</c>,
+    /// <c>scaler</c>, <c>random_seed</c>, <c>config</c>.
+    /// </summary>
+    public static IReadOnlyList<string> TrainerKeys { get; } =
+        ["cur_epoch", "best_score", "state_dict", "optimizer", "scheduler", "train_itrs", "ema", "scaler", "random_seed", "config"];
 
     /// <summary>The file the weights came from.</summary>
     public string FilePath { get; }
@@ -48,8 +54,17 @@ public sealed class ModelCheckpoint : IDisposable
     /// <summary>The checkpoint entry that held the weights ("state_dict" or "model"), or null for a bare state dict.</summary>
     public string? WeightsEntry { get; }
 
-    /// <summary>The trainer's record of the network, or null when the file has no (readable) <c>config</c> entry.</summary>
-    public CheckpointTrainingConfig? TrainingConfig { get; }
+    /// <summary>A trainer checkpoint's training state (epoch, best score, optimiser, ...), or null for bare weights.</summary>
+    public TrainingState? Training { get; }
+
+    /// <summary>The zoo name of the network the trainer's options name (<c>model</c>, with <c>decoder</c> for SMP), or null.</summary>
+    public string? ModelName { get; }
+
+    /// <summary>
+    /// How the trainer's options built the network (<c>encoder</c>, <c>num_class</c>, <c>use_aux</c>,
+    /// <c>use_detail_head</c>), or null when the file records no options.
+    /// </summary>
+    public ModelOptions? ModelOptions { get; }
 
     /// <summary>Reads <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -86,11 +101,100 @@ public sealed class ModelCheckpoint : IDisposable
             state[key] = t;
         }
         if (state.Count == 0) throw new InvalidDataException($"{path}: the state dict is empty");
-        if (state.Keys.All(k => k.StartsWith(DataParallelPrefix, StringComparison.Ordinal)))
-            state = state.ToDictionary(kv => kv.Key[DataParallelPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+        state = WithoutDataParallelPrefix(state);
         foreach (var t in state.Values) t.DetachFromDisposeScope();
-        var config = top.TryGetValue("config", out var c) && c is string json ? ParseConfig(json) : null;
-        return new ModelCheckpoint(path, state, entry, config);
+        var kept = new List<Tensor>();
+        var training = entry == "state_dict" ? ReadTraining(path, top, kept) : null;
+        return new ModelCheckpoint(path, state, entry, training, kept);
+    }
+
+    // PyTorch's DataParallel/DistributedDataParallel save every key under "module.".
+    private static Dictionary<string, Tensor> WithoutDataParallelPrefix(Dictionary<string, Tensor> state) =>
+        state.Count > 0 && state.Keys.All(k => k.StartsWith(DataParallelPrefix, StringComparison.Ordinal))
+            ? state.ToDictionary(kv => kv.Key[DataParallelPrefix.Length..], kv => kv.Value, StringComparer.Ordinal)
+            : state;
+
+    // The entries beside a trainer checkpoint's state_dict; every tensor in them is kept (and freed by Dispose).
+    private static TrainingState ReadTraining(string path, Dictionary<string, object?> top, List<Tensor> kept)
+    {
+        Dictionary<string, object?>? Dict(string key)
+        {
+            if (!top.TryGetValue(key, out var v) || v is null) return null;
+            if (v is not Dictionary<string, object?> d) throw new InvalidDataException($"{path}: entry '{key}' is {Describe(v)}, not a dict");
+            Keep(d, kept);
+            return d;
+        }
+        Dictionary<string, Tensor>? ema = null;
+        if (Dict("ema") is { } emaDict)
+        {
+            ema = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var (key, value) in emaDict)
+                ema[key] = value as Tensor ?? throw new InvalidDataException($"{path}: entry 'ema', key '{key}' is {Describe(value)}, not a tensor");
+            ema = WithoutDataParallelPrefix(ema);
+        }
+        long? Long(string key) => top.GetValueOrDefault(key) switch { long l => l, int i => i, _ => null };
+        return new TrainingState
+        {
+            Epoch = Long("cur_epoch") is { } e ? checked((int)e) : null,
+            BestScore = top.GetValueOrDefault("best_score") switch { double d => d, long l => l, _ => null },
+            Iterations = Long("train_itrs"),
+            Optimizer = Dict("optimizer"),
+            Scheduler = Dict("scheduler"),
+            Ema = ema,
+            Scaler = Dict("scaler"),
+            RandomSeed = Long("random_seed"),
+            Config = top.GetValueOrDefault("config") as string,
+        };
+    }
+
+    private static void Keep(object? value, List<Tensor> kept)
+    {
+        switch (value)
+        {
+            case Tensor t:
+                t.DetachFromDisposeScope();
+                kept.Add(t);
+                break;
+            case Dictionary<string, object?> d:
+                foreach (var v in d.Values) Keep(v, kept);
+                break;
+            case System.Collections.IEnumerable list and not string:
+                foreach (var v in list) Keep(v, kept);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Writes a checkpoint atomically (a temporary file renamed into place, as <c>torch.save</c> here does):
+    /// <paramref name="stateDict"/> alone as a bare state dict when <paramref name="training"/> is null, else a trainer
+    /// checkpoint with <see cref="TrainerKeys"/> (null entries are written as None), loadable by PyTorch's
+    /// <c>torch.load</c> and by zh320's trainer.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
+    public static void Write(string path, IReadOnlyDictionary<string, Tensor> stateDict, TrainingState? training = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        var weights = stateDict.ToDictionary(kv => kv.Key, kv => (object?)kv.Value);
+        if (training is null)
+        {
+            save(weights, path);
+            return;
+        }
+        var ckpt = new Dictionary<string, object?>
+        {
+            ["cur_epoch"] = (long)(training.Epoch ?? 0),
+            ["best_score"] = training.BestScore ?? 0.0,
+            ["state_dict"] = weights,
+            ["optimizer"] = training.Optimizer,
+            ["scheduler"] = training.Scheduler,
+            ["train_itrs"] = training.Iterations,
+            ["ema"] = training.Ema?.ToDictionary(kv => kv.Key, kv => (object?)kv.Value),
+            ["scaler"] = training.Scaler,
+            ["random_seed"] = training.RandomSeed,
+            ["config"] = training.Config,
+        };
+        save(ckpt, path);
     }
 
     private static string Describe(object? value) => value switch
@@ -103,22 +207,41 @@ public sealed class ModelCheckpoint : IDisposable
         _ => "a " + value.GetType().Name,
     };
 
-    // The trainer writes its options as a JSON object; a config that is not one (another tool's) is ignored.
-    private static CheckpointTrainingConfig? ParseConfig(string json)
+    // The trainer writes its options as a JSON object with the reference's keys; a config that is not one (another
+    // tool's) says nothing about the network.
+    private static (string?, ModelOptions?) ParseConfig(string json)
     {
         try
         {
             using var doc = JsonDocument.Parse(json);
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return null;
+            if (root.ValueKind != JsonValueKind.Object) return (null, null);
             string? Text(string key) => root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             bool Flag(string key) => root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.True;
-            int? classes = root.TryGetProperty("num_class", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var k) ? k : null;
-            return new CheckpointTrainingConfig(Text("model"), Text("encoder"), classes, Flag("use_aux"), Flag("use_detail_head"));
+            string? name = Text("model");
+            if (name is not null)
+            {
+                try
+                {
+                    name = ModelZoo.ResolveName(name, Text("decoder"));
+                }
+                catch (ArgumentException)
+                {
+                    // An unknown name stays as recorded: CreateModel then names it in the zoo's error.
+                }
+            }
+            var options = new ModelOptions
+            {
+                Encoder = Text("encoder"),
+                NumClasses = root.TryGetProperty("num_class", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var k) ? k : 19,
+                Aux = Flag("use_aux"),
+                Detail = Flag("use_detail_head"),
+            };
+            return (name, options);
         }
         catch (JsonException)
         {
-            return null;
+            return (null, null);
         }
     }
 
@@ -136,10 +259,10 @@ public sealed class ModelCheckpoint : IDisposable
     /// <exception cref="CheckpointMismatchException">The weights do not fit the network (one line, see its message).</exception>
     public SegmentationModel CreateModel(string? name = null, string? encoder = null, int? numClasses = null)
     {
-        var config = TrainingConfig;
-        name ??= config?.Model ?? throw new ArgumentException(
+        var config = ModelOptions;
+        name ??= ModelName ?? throw new ArgumentException(
             $"{FilePath}: no network named and the checkpoint does not record one (it has no trainer config); give the model name");
-        bool sameAsConfig = config?.Model is not null && string.Equals(config.Model, name, StringComparison.OrdinalIgnoreCase);
+        bool sameAsConfig = config is not null && ModelName is not null && string.Equals(ModelName, name, StringComparison.OrdinalIgnoreCase);
         if (sameAsConfig)
         {
             encoder ??= config!.Encoder;
@@ -311,7 +434,7 @@ public sealed class ModelCheckpoint : IDisposable
         var message = $"{FilePath}: the weights do not fit {network}: " + string.Join("; ", parts);
         if (found == 0) message += "; no key in common, so it is probably another network's checkpoint";
         if (p.CheckpointClasses is int k) message += string.Create(CultureInfo.InvariantCulture, $"; the checkpoint was trained for {k} classes");
-        if (TrainingConfig?.Model is { } trained && !string.Equals(trained, model.Info?.Name, StringComparison.OrdinalIgnoreCase))
+        if (ModelName is { } trained && !string.Equals(trained, model.Info?.Name, StringComparison.OrdinalIgnoreCase))
             message += $"; its training config names the network '{trained}'";
         return new CheckpointMismatchException(message, FilePath, p.Missing, p.Unexpected, p.Shapes.Select(s => s.Key).ToList(), p.CheckpointClasses);
     }
@@ -326,6 +449,8 @@ public sealed class ModelCheckpoint : IDisposable
     {
         foreach (var t in _state.Values) t.Dispose();
         _state.Clear();
+        foreach (var t in _trainingTensors) t.Dispose();
+        _trainingTensors.Clear();
     }
 }
 

@@ -1,3 +1,4 @@
+using FastSeg.Data;
 using static FastSeg.Torch.torch;
 
 namespace FastSeg.Models.Inference;
@@ -21,12 +22,6 @@ public enum InputSizeMode
 /// <summary>Settings of a <see cref="SegmentationPredictor"/>.</summary>
 public sealed record PredictorOptions
 {
-    /// <summary>The ImageNet mean (RGB, 0–1 scale) that the training pipelines normalise with (FastSeg.Data's Normalize).</summary>
-    public static IReadOnlyList<double> ImageNetMean { get; } = new[] { 0.485, 0.456, 0.406 };
-
-    /// <summary>The ImageNet standard deviation (RGB, 0–1 scale) of the training pipelines.</summary>
-    public static IReadOnlyList<double> ImageNetStd { get; } = new[] { 0.229, 0.224, 0.225 };
-
     /// <summary>How sizes the network cannot take are handled (default: pad).</summary>
     public InputSizeMode Mode { get; init; } = InputSizeMode.Pad;
 
@@ -37,14 +32,17 @@ public sealed record PredictorOptions
     /// </summary>
     public (int Height, int Width)? InferenceSize { get; init; }
 
-    /// <summary>Per-channel means on the 0–1 scale (one value, or one per channel); default ImageNet's, as in training.</summary>
-    public IReadOnlyList<double> Mean { get; init; } = ImageNetMean;
+    /// <summary>
+    /// Per-channel means on the 0–1 scale (one value, or one per channel); null (default): the ones the network was
+    /// trained with (<see cref="Zoo.ModelInfo.InputNormalization"/>; ImageNet's for a network built outside the zoo).
+    /// </summary>
+    public IReadOnlyList<double>? Mean { get; init; }
 
-    /// <summary>Per-channel standard deviations on the 0–1 scale; default ImageNet's, as in training.</summary>
-    public IReadOnlyList<double> Std { get; init; } = ImageNetStd;
+    /// <summary>Per-channel standard deviations on the 0–1 scale; null (default): the network's, as <see cref="Mean"/>.</summary>
+    public IReadOnlyList<double>? Std { get; init; }
 
-    /// <summary>The pixel value that maps to 1.0 (255 for 8-bit images).</summary>
-    public double MaxPixelValue { get; init; } = 255.0;
+    /// <summary>The pixel value that maps to 1.0; null (default): the network's (255 for 8-bit images).</summary>
+    public double? MaxPixelValue { get; init; }
 
     /// <summary>
     /// When set, the predictor runs the network's inference form (<see cref="SegmentationModel.ForInference"/>) in this
@@ -101,10 +99,14 @@ public sealed class SegmentationPredictor : IDisposable
         Model = model;
         Options = options;
         int channels = model.InputChannels;
-        _pixelMean = PerChannel(options.Mean, channels, nameof(options.Mean)).Select(m => m * options.MaxPixelValue).ToArray();
-        _pixelStd = PerChannel(options.Std, channels, nameof(options.Std)).Select(s => s * options.MaxPixelValue).ToArray();
+        var trained = model.Info?.InputNormalization ?? Normalization.ImageNet;
+        var mean = options.Mean ?? trained.Mean;
+        var std = options.Std ?? trained.Std;
+        double max = options.MaxPixelValue ?? trained.MaxPixelValue;
+        _pixelMean = PerChannel(mean, channels, nameof(options.Mean)).Select(m => m * max).ToArray();
+        _pixelStd = PerChannel(std, channels, nameof(options.Std)).Select(s => s * max).ToArray();
         if (_pixelStd.Any(s => !(s > 0)))
-            throw new ArgumentException($"the standard deviations must be positive, got {string.Join(", ", options.Std)}", nameof(options));
+            throw new ArgumentException($"the standard deviations must be positive, got {string.Join(", ", std)}", nameof(options));
         if (options.InferenceSize is { } size && (size.Height < 1 || size.Width < 1))
             throw new ArgumentException($"the inference size must be positive, got {size.Width}x{size.Height} (WxH)", nameof(options));
         if (options.Scales is null || options.Scales.Count == 0 || options.Scales.Any(f => !(f > 0) || double.IsInfinity(f)))
@@ -163,7 +165,7 @@ public sealed class SegmentationPredictor : IDisposable
     }
 
     /// <summary>
-    /// Pixel values (0..<see cref="PredictorOptions.MaxPixelValue"/>, any real or integer dtype) as normalised float32,
+    /// Pixel values (0..<see cref="PredictorOptions.MaxPixelValue"/>, usually 255; any real or integer dtype) as normalised float32,
     /// <c>(v - mean·max) / (std·max)</c> per channel. Shape (N, C, H, W) or (C, H, W), kept.
     /// </summary>
     public Tensor Normalize(Tensor pixels)
@@ -188,9 +190,23 @@ public sealed class SegmentationPredictor : IDisposable
     public Tensor PredictLogits(Tensor pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
-        var shape = pixels.shape;
-        if (shape.Length is not (3 or 4) || shape[^3] != Model.InputChannels || shape[^1] < 1 || shape[^2] < 1 || (shape.Length == 4 && shape[0] < 1))
-            throw new ArgumentException($"expected pixels of shape (N, {Model.InputChannels}, H, W) or ({Model.InputChannels}, H, W) with H, W ≥ 1, got {ShapeText(shape)}", nameof(pixels));
+        CheckShape(pixels, "pixels");
+        using var scope = NewDisposeScope();
+        Tensor x;
+        using (inference_mode()) x = Normalize(pixels);
+        return PredictNormalizedLogits(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="PredictLogits"/> for images that are already normalised (float, as the data pipelines'
+    /// <c>Normalize</c> makes them): the same resizing, padding, windows, scales and flips, without the normalisation.
+    /// </summary>
+    /// <exception cref="ArgumentException">The images are not (N, C, H, W) or (C, H, W) with the model's channel count, or empty.</exception>
+    public Tensor PredictNormalizedLogits(Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        CheckShape(images, "images");
+        var shape = images.shape;
         bool batched = shape.Length == 4;
         int height = checked((int)shape[^2]), width = checked((int)shape[^1]);
         var network = Network;
@@ -200,7 +216,8 @@ public sealed class SegmentationPredictor : IDisposable
         {
             using var scope = NewDisposeScope();
             using var inference = inference_mode();
-            var x = Normalize(batched ? pixels : pixels.unsqueeze(0));
+            var x = batched ? images : images.unsqueeze(0);
+            if (x.dtype != ScalarType.Float32) x = x.to_type(ScalarType.Float32);
             Tensor? sum = null;
             int passes = 0;
             foreach (double scale in Options.Scales)
@@ -221,6 +238,13 @@ public sealed class SegmentationPredictor : IDisposable
         {
             network.train(wasTraining);
         }
+    }
+
+    private void CheckShape(Tensor input, string name)
+    {
+        var shape = input.shape;
+        if (shape.Length is not (3 or 4) || shape[^3] != Model.InputChannels || shape[^1] < 1 || shape[^2] < 1 || (shape.Length == 4 && shape[0] < 1))
+            throw new ArgumentException($"expected {name} of shape (N, {Model.InputChannels}, H, W) or ({Model.InputChannels}, H, W) with H, W ≥ 1, got {ShapeText(shape)}", name);
     }
 
     // One prediction of normalised images x (N, C, height, width) at one scale, as logits at (height, width).

@@ -64,6 +64,13 @@ public sealed record ModelInfo
     /// <summary>The reference README's FPS on an RTX 2080 at 1024x512 (approximately), when published.</summary>
     public double? ReferenceFps { get; init; }
 
+    /// <summary>
+    /// How the network's input is normalised, <c>(v / 255 - mean) / std</c> per RGB channel: what its weights were
+    /// trained with, read by the predictor and by the training recipe's pipelines. Every network of the zoo is
+    /// trained here (and in zh320) with ImageNet's statistics, the default.
+    /// </summary>
+    public FastSeg.Data.Normalization InputNormalization { get; init; } = FastSeg.Data.Normalization.ImageNet;
+
     /// <summary>Default input size (height, width) used for benchmarks and describe.</summary>
     public (int Height, int Width) DefaultInputSize { get; init; } = (512, 1024);
 }

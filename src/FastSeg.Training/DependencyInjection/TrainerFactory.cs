@@ -3,6 +3,7 @@ using System.Reflection;
 using FastSeg.Data;
 using FastSeg.Models;
 using FastSeg.Models.Zoo;
+using FastSeg.Training;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -41,32 +42,35 @@ internal sealed class TrainerFactory(
     {
         var o = options ?? Options;
         o.Validate();
-        var owned = new List<IDisposable>();
+        SegmentationModel? built = null;
         try
         {
-            if (model is null && o.Model is null)
-            {
-                model = models.Create();
-                owned.Add(model);
-            }
+            if (model is null && o.Model is null) model = built = models.Create();
             SegmentationDataset? trainSet = null, valSet = null;
             if (o.DataRoot is null)
             {
-                var (lo, hi) = o.RandScaleRange;
-                trainSet = datasets.Create("train", Pipelines.Zh320Train(o.EffectiveCropHeight, o.EffectiveCropWidth, o.Scale, lo, hi,
-                    o.Brightness, o.Contrast, o.Saturation, o.HFlip));
-                valSet = datasets.Create("val", Pipelines.Zh320Val(o.Scale));
+                // The network's own normalisation, whether it is given, configured, or named by the options.
+                var normalization = (model?.Info ?? ModelZoo.Describe(ModelZoo.ResolveName(o.Model!, o.Decoder))).InputNormalization;
+                trainSet = datasets.Create("train", TrainingRecipe.TrainTransform(o, normalization));
+                valSet = datasets.Create("val", TrainingRecipe.ValTransform(o, normalization));
             }
-            var logger = loggerFactory?.CreateLogger<Trainer>();
-            var trainer = new Trainer(o, model, trainSet, valSet, hooks, logger: logger, progress: progress);
-            // The network built here belongs to the trainer, as one it builds itself would.
-            if (owned.Count > 0) trainer.TakeModelOwnership();
-            return trainer;
+            var recipe = TrainingRecipe.Create(o, model, trainSet, valSet, hooks);
+            // The network built here belongs to the run, as one the recipe builds itself would.
+            if (built is not null) recipe.OwnsModel = true;
+            built = null;
+            try
+            {
+                return new Trainer(recipe, logger: loggerFactory?.CreateLogger<Trainer>(), progress: progress);
+            }
+            catch
+            {
+                recipe.Dispose();
+                throw;
+            }
         }
-        catch
+        finally
         {
-            foreach (var d in owned) d.Dispose();
-            throw;
+            built?.Dispose();
         }
     }
 }

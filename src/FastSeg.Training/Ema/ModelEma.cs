@@ -103,6 +103,30 @@ public sealed class ModelEma : IDisposable
         module.load_state_dict(_state, strict);
     }
 
+    /// <summary>
+    /// Puts the average into <paramref name="module"/> until the returned object is disposed, which puts the module's
+    /// own weights back (validation of the EMA weights in the middle of training). Disabled: changes nothing.
+    /// </summary>
+    public IDisposable SwapInto(nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        if (!Enabled) return new Restore(null, module);
+        var own = module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+        CopyTo(module);
+        return new Restore(own, module);
+    }
+
+    private sealed class Restore(Dictionary<string, Tensor>? own, nn.Module module) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (own is null) return;
+            module.load_state_dict(own);
+            foreach (var t in own.Values) t.Dispose();
+            own = null;
+        }
+    }
+
     /// <summary>Restarts the average from <paramref name="model"/>'s state (the reference does so after reloading the best checkpoint).</summary>
     public void Reset(nn.Module model)
     {
