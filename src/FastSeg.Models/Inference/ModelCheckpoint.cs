@@ -155,7 +155,7 @@ public sealed class ModelCheckpoint : IDisposable
                 t.DetachFromDisposeScope();
                 kept.Add(t);
                 break;
-            case Dictionary<string, object?> d:
+            case System.Collections.IDictionary d:
                 foreach (var v in d.Values) Keep(v, kept);
                 break;
             case System.Collections.IEnumerable list and not string:
