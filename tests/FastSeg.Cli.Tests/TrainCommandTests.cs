@@ -56,6 +56,23 @@ public sealed class TrainCommandTests : IDisposable
         Assert.True(val.code == 0, val.stderr + val.stdout);
         Assert.Contains("best.pth", val.stdout);
         Assert.Equal(SummaryLine(train.stdout), SummaryLine(val.stdout));
+
+        // Every inference mode of the evaluator: a window as large as the 96x48 images is whole-image evaluation.
+        var windowed = Run("val", "--config", Path.Combine(_root, "run", "config.json"), "--window", "96x48");
+        Assert.True(windowed.code == 0, windowed.stderr + windowed.stdout);
+        Assert.Contains("as built, windows 96x48", windowed.stdout);
+        Assert.Equal(SummaryLine(train.stdout), SummaryLine(windowed.stdout));
+        var modes = Run("val", "--config", Path.Combine(_root, "run", "config.json"), "--precision", "bf16", "--scales", "1,1.5", "--flip",
+            "--window", "48x48", "--stride", "24x48");
+        Assert.True(modes.code == 0, modes.stderr + modes.stdout);
+        Assert.Contains("inference form bf16, scales 1/1.5 + flip, windows 48x48 stride 24x48", modes.stdout);
+        Assert.Matches(@"validation mIoU \d+\.\d\d", SummaryLine(modes.stdout));
+        var tooLarge = Run("val", "--config", Path.Combine(_root, "run", "config.json"), "--window", "192x48");
+        Assert.Equal(1, tooLarge.code);
+        Assert.Contains("larger than the image", tooLarge.stderr);
+        var strideAlone = Run("val", "--config", Path.Combine(_root, "run", "config.json"), "--stride", "24x24");
+        Assert.Equal(2, strideAlone.code); // a usage error, as every command's
+        Assert.Contains("--stride needs --window", strideAlone.stderr);
     }
 
     [Fact]

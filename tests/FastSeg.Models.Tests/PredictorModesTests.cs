@@ -30,6 +30,26 @@ public class PredictorModesTests
     }
 
     [Fact]
+    public void NormalisedImagesGiveTheSameLogitsAsPixelsAndTheNetworksOwnStatisticsAreTheDefault()
+    {
+        using var net = Tiny();
+        using var scope = NewDisposeScope();
+        var pixels = Pixels(24, 40);
+        using var predictor = new SegmentationPredictor(net, new PredictorOptions { Scales = [0.5, 1], Flip = true });
+        var fromPixels = predictor.PredictLogits(pixels);
+        var fromNormalised = predictor.PredictNormalizedLogits(predictor.Normalize(pixels));
+        Assert.True(fromPixels.equal(fromNormalised));
+        // Without mean/std the predictor normalises with ImageNet's statistics (what FastSeg.Data's Normalize applies and
+        // every zoo entry's InputNormalization holds).
+        var imageNet = FastSeg.Data.Normalization.ImageNet;
+        using var explicitStats = new SegmentationPredictor(net, new PredictorOptions { Mean = imageNet.Mean, Std = imageNet.Std, MaxPixelValue = 255 });
+        Assert.True(explicitStats.Normalize(pixels).equal(predictor.Normalize(pixels)));
+        Assert.All(ModelZoo.List(), info => Assert.Same(imageNet, info.InputNormalization));
+        var shifted = new SegmentationPredictor(net, new PredictorOptions { Mean = [0.5], Std = [0.25] }).Normalize(pixels);
+        AssertClose((pixels.to_type(ScalarType.Float32) / 255 - 0.5) / 0.25, shifted, 1e-5);
+    }
+
+    [Fact]
     public void AWindowCoveringTheImageEqualsWholeImagePrediction()
     {
         using var net = Tiny();

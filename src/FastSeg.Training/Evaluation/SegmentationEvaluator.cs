@@ -36,13 +36,20 @@ public sealed record EvaluationOptions
     /// <summary>A one-line description for reports, e.g. "bf16, scales 0.75/1/1.25 + flip, windows 512x512 stride 384x384".</summary>
     public override string ToString()
     {
-        var parts = new List<string> { Precision is { } p ? $"inference form {p.ToString().ToLowerInvariant()}" : "as built" };
+        var parts = new List<string> { Precision is { } p ? $"inference form {PrecisionName(p)}" : "as built" };
         if (Scales.Count != 1 || Scales[0] != 1.0 || Flip)
             parts.Add("scales " + string.Join("/", Scales.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture))) + (Flip ? " + flip" : ""));
         if (Window is { } w)
             parts.Add($"windows {w.Width}x{w.Height}" + (Stride is { } s ? $" stride {s.Width}x{s.Height}" : ""));
         return string.Join(", ", parts);
     }
+
+    private static string PrecisionName(InferencePrecision p) => p switch
+    {
+        InferencePrecision.Fp32 => "fp32",
+        InferencePrecision.BFloat16 => "bf16",
+        _ => "auto (" + (CpuFeatures.HasNativeBFloat16 ? "bf16" : "fp32") + ")",
+    };
 
     /// <summary>The predictor settings for images that the data pipeline has already normalised.</summary>
     public PredictorOptions ToPredictorOptions() => new()
