@@ -67,7 +67,7 @@ public sealed class TrainerOptionException(string option, string message) : Argu
 /// Differences kept on purpose: <c>lr</c> scales with the number of processes (the reference multiplies by the GPU
 /// count, which is 0 on a CPU machine); <c>randscale</c> is one value x (→ [−x, x]) or two values [lo, hi], not a
 /// string split into characters; <c>step_size</c> exists (the reference's 'step' policy reads it but no config defines
-/// it); <c>v_flip</c> is accepted and unused (as in the reference); the test, predict and
+/// it); <c>v_flip</c> is applied (the reference accepts and ignores it); the test, predict and
 /// export options are not part of training and are left out.
 /// </remarks>
 public sealed record TrainerOptions
@@ -174,8 +174,8 @@ public sealed record TrainerOptions
     [OptionName("save_dir", Help = "folder of checkpoints, config.json, metrics.jsonl and logs")] public string SaveDir { get; init; } = "save";
     /// <summary>TensorBoard logging: event files in {save_dir}/tb (train/loss, train/lr, val/mIoU, per-class IoU).</summary>
     [OptionName("use_tb", Help = "write TensorBoard event files to {save_dir}/tb")] public bool UseTensorBoard { get; init; } = true;
-    /// <summary>TensorBoard folder; null for {save_dir}/tb_logs/. Unused.</summary>
-    [OptionName("tb_log_dir", Help = "accepted for the reference's configs; unused")] public string? TbLogDir { get; init; }
+    /// <summary>TensorBoard folder; null for {save_dir}/tb.</summary>
+    [OptionName("tb_log_dir", Help = "TensorBoard folder; null: {save_dir}/tb")] public string? TbLogDir { get; init; }
     /// <summary>Name of the text log ({save_dir}/{logger_name}.log); null writes none.</summary>
     [OptionName("logger_name", Help = "text log {save_dir}/{logger_name}.log; null: none")] public string? LoggerName { get; init; }
     /// <summary>Log a line every this many iterations (0: never). Not in the reference (it uses a progress bar).</summary>
@@ -218,8 +218,8 @@ public sealed record TrainerOptions
     [OptionName("saturation", Help = "colour jitter: saturation")] public double Saturation { get; init; }
     /// <summary>Horizontal flip probability.</summary>
     [OptionName("h_flip", Help = "horizontal flip probability")] public double HFlip { get; init; }
-    /// <summary>Vertical flip probability; accepted and unused, as in the reference.</summary>
-    [OptionName("v_flip", Help = "accepted and unused, as in the reference")] public double VFlip { get; init; }
+    /// <summary>Vertical flip probability (the reference accepts it and never applies it; here it is applied after h_flip).</summary>
+    [OptionName("v_flip", Help = "vertical flip probability (unused by the reference)")] public double VFlip { get; init; }
 
     // ---- distributed ----
     /// <summary>Synchronised batch norm on several processes: every batch norm normalises with the global batch's
@@ -531,6 +531,7 @@ public sealed record TrainerOptions
         Require(RandScaleRange.Low > -1 && RandScaleRange.Low <= RandScaleRange.High, "randscale",
             $"needs -1 < lo <= hi, got [{RandScaleRange.Low}, {RandScaleRange.High}]");
         Require(HFlip is >= 0 and <= 1, "h_flip", $"must be a probability, got {HFlip}");
+        Require(VFlip is >= 0 and <= 1, "v_flip", $"must be a probability, got {VFlip}");
         Require(BaseWorkers >= 0, "base_workers", $"cannot be negative, got {BaseWorkers}");
         Require(LogInterval >= 0, "log_interval", $"cannot be negative, got {LogInterval}");
         Require(Device is "auto" or "cpu" or "cuda", "device", $"must be one of auto, cpu, cuda; got '{Device}'");

@@ -60,6 +60,22 @@ public class RecipeTests(SyntheticCityscapesFixture data) : IClassFixture<Synthe
     }
 
     [Fact]
+    public void OptionsThatUsedToBeIgnoredAreWired()
+    {
+        // v_flip: a vertical flip after the reference's pipeline (absent at 0, so the reference's pipeline is unchanged).
+        var plain = TrainingRecipe.TrainTransform(Options());
+        Assert.DoesNotContain(plain, t => t is VerticalFlip);
+        var flipped = TrainingRecipe.TrainTransform(Options() with { VFlip = 0.3 });
+        Assert.Equal(plain.Steps.Count + 1, flipped.Steps.Count);
+        Assert.Equal(0.3, Assert.IsType<VerticalFlip>(flipped.Steps[^1]).Probability);
+        Assert.Equal("v_flip", Assert.Throws<TrainerOptionException>(() => (Options() with { VFlip = 2 }).Validate()).Option);
+        // tb_log_dir: where TensorBoard's event files go.
+        var tb = Path.Combine(data.NewSaveDir(), "board");
+        using (var trainer = new Trainer(Options() with { UseTensorBoard = true, TbLogDir = tb })) { }
+        Assert.Single(Directory.GetFiles(tb, "events.out.tfevents.*"));
+    }
+
+    [Fact]
     public void CriterionAddsTheAuxiliaryHeadsWithTheirCoefficients()
     {
         using var scope = NewDisposeScope();

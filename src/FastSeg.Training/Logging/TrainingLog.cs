@@ -6,7 +6,7 @@ namespace FastSeg.Training.Logging;
 /// <summary>
 /// Everything a training run writes about itself, on the main process only: log lines (to an
 /// <see cref="ILogger"/> and to <c>{save_dir}/{logger_name}.log</c>), one JSON line per iteration and validation in
-/// <c>{save_dir}/metrics.jsonl</c>, and TensorBoard event files in <c>{save_dir}/tb</c> with the reference's tags.
+/// <c>{save_dir}/metrics.jsonl</c>, and TensorBoard event files in <c>tb_log_dir</c> (default <c>{save_dir}/tb</c>) with the reference's tags.
 /// On other ranks every call does nothing.
 /// </summary>
 internal sealed class TrainingLog : IDisposable
@@ -28,7 +28,7 @@ internal sealed class TrainingLog : IDisposable
         if (options.LoggerName is not null)
             _text = new StreamWriter(Path.Combine(options.SaveDir, options.LoggerName + ".log"), append: true) { AutoFlush = true };
         _metrics = new StreamWriter(Path.Combine(options.SaveDir, "metrics.jsonl"), append: true) { AutoFlush = true };
-        if (options.UseTensorBoard) _tensorBoard = new TensorBoardWriter(Path.Combine(options.SaveDir, "tb"));
+        if (options.UseTensorBoard) _tensorBoard = new TensorBoardWriter(options.TbLogDir ?? Path.Combine(options.SaveDir, "tb"));
         IsMain = true;
     }
 

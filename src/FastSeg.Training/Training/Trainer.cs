@@ -2,7 +2,6 @@ using System.Diagnostics;
 using FastSeg.Data;
 using FastSeg.Models;
 using FastSeg.Models.Inference;
-using FastSeg.Torch;
 using FastSeg.Training.Ema;
 using FastSeg.Training.Evaluation;
 using FastSeg.Training.Logging;
@@ -44,17 +43,10 @@ public sealed class Trainer : IDisposable
     private Stopwatch _clock = new();
 
     /// <summary>
-    /// Builds the run the options describe with <see cref="TrainingRecipe.Create"/> (what is passed in replaces what the
-    /// options would build; <paramref name="hooks"/> are extra loss terms such as a DistillationHook) and a trainer for it.
+    /// Builds the run the options describe with <see cref="TrainingRecipe.Create"/> (a model, datasets or loss hooks such
+    /// as a DistillationHook passed in replace what the options would build) and a trainer for it; see the other
+    /// constructor for sync (null: one process), logger and progress.
     /// </summary>
-    /// <param name="options">The options (validated here).</param>
-    /// <param name="model">The network; null: options.model from the zoo.</param>
-    /// <param name="trainSet">Training samples; null: Cityscapes' train split under data_root.</param>
-    /// <param name="valSet">Validation samples; null: Cityscapes' val split.</param>
-    /// <param name="hooks">Extra loss terms.</param>
-    /// <param name="sync">Multi-process seam; null for one process.</param>
-    /// <param name="logger">Where log lines go (also to {save_dir}/{logger_name}.log when logger_name is set).</param>
-    /// <param name="progress">Receives every iteration and validation report.</param>
     public Trainer(TrainerOptions options, SegmentationModel? model = null, SegmentationDataset? trainSet = null,
         SegmentationDataset? valSet = null, IEnumerable<ITrainingLossHook>? hooks = null, IGradientSync? sync = null,
         ILogger? logger = null, IProgress<TrainingProgress>? progress = null)
@@ -63,8 +55,9 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// A trainer for <paramref name="recipe"/>, which it takes over (disposing the trainer disposes the recipe). Loads
-    /// the checkpoint when the options ask for it and it exists.
+    /// A trainer for <paramref name="recipe"/>, which it takes over (disposing the trainer disposes the recipe), on one
+    /// process or <paramref name="sync"/>'s; log lines go to <paramref name="logger"/> (and {save_dir}/{logger_name}.log),
+    /// every iteration and validation to <paramref name="progress"/>. Loads the checkpoint when the options ask for it.
     /// </summary>
     public Trainer(TrainingRecipe recipe, IGradientSync? sync = null, ILogger? logger = null, IProgress<TrainingProgress>? progress = null)
     {
@@ -76,16 +69,15 @@ public sealed class Trainer : IDisposable
         Device = options.ResolveDevice();
         _log = new TrainingLog(options, IsMain, logger);
         foreach (var note in recipe.Notes) _log.Info(note);
-        Model.to(Device);
-        if (options.SyncBatchNorm && Sync is ProcessGroupSync { WorldSize: > 1 } groupSync)
-            nn.SyncBatchNorm.convert_sync_batchnorm(Model, groupSync.Group);
+        recipe.PlaceModel(Sync, Device);
         (TrainLoader, ValLoader) = recipe.CreateLoaders(Sync);
         IterationsPerEpoch = TrainLoader.Count;
         TotalIterations = (long)options.TotalEpochs * IterationsPerEpoch;
         _step = new OptimizationStep(recipe, Model.parameters().ToList(), Sync, Device, IterationsPerEpoch, TotalIterations);
         var path = options.EffectiveCheckpointPath;
-        using var checkpoint = options.LoadCheckpoint && Sync.AllSee(path) ? LoadCheckpoint(path, options.ResumeTraining) : null;
+        using var checkpoint = options.LoadCheckpoint && Sync.AllSee(path) ? ModelCheckpoint.Read(path) : null;
         if (checkpoint is null) _log.Info("[!] Train from scratch");
+        else Restore(checkpoint, options.ResumeTraining);
         Ema = new ModelEma(Model, TotalIterations, options.UseEma);
         if (options.ResumeTraining && checkpoint?.Training?.Ema is { } ema) Ema.load_state_dict(ema.ToDictionary(kv => kv.Key, kv => kv.Value));
         Sync.BroadcastParameters(Model);
@@ -167,9 +159,8 @@ public sealed class Trainer : IDisposable
             var t0 = _clock.Elapsed;
             double meanLoss = TrainOneEpoch(epoch, cancellationToken);
             trainSeconds += (_clock.Elapsed - t0).TotalSeconds;
-            if (epochs == 0) firstLoss = meanLoss;
+            if (epochs++ == 0) firstLoss = meanLoss;
             lastLoss = meanLoss;
-            epochs++;
             if (epoch >= Options.BeginValEpoch && epoch % Options.ValInterval == 0)
             {
                 last = Validate(cancellationToken);
@@ -237,11 +228,7 @@ public sealed class Trainer : IDisposable
         return count > 0 ? sum / count : double.NaN;
     }
 
-    /// <summary>
-    /// Validates the EMA weights (the reference always validates its EMA copy; without use_ema it equals the model) on
-    /// the validation set with <see cref="SegmentationEvaluator"/>: per-class IoU, mIoU and pixel accuracy, summed over
-    /// processes through <see cref="Sync"/>.
-    /// </summary>
+    /// <summary>Validates the EMA weights (as the reference; without use_ema they are the model's) over every process's shard.</summary>
     public SegmentationReport Validate(CancellationToken cancellationToken = default)
     {
         SegmentationReport report;
@@ -253,10 +240,7 @@ public sealed class Trainer : IDisposable
         return report;
     }
 
-    /// <summary>
-    /// Writes a checkpoint (see the class remarks for its keys). <paramref name="best"/>: the EMA weights with no
-    /// optimiser, scheduler or EMA state, as the reference's best.pth.
-    /// </summary>
+    /// <summary>Writes a checkpoint; <paramref name="best"/>: the EMA weights alone, as the reference's best.pth.</summary>
     public void SaveCheckpoint(string path, bool best)
     {
         var state = new TrainingState
@@ -270,31 +254,21 @@ public sealed class Trainer : IDisposable
     /// <summary>The keys every checkpoint written by <see cref="SaveCheckpoint"/> has (<see cref="ModelCheckpoint.TrainerKeys"/>).</summary>
     public static IReadOnlyList<string> CheckpointKeys => ModelCheckpoint.TrainerKeys;
 
-    // Loads weights and best score; with resume also epoch, steps, optimiser, scheduler and scaler. The caller loads the
-    // EMA state from the returned checkpoint and disposes it.
-    private ModelCheckpoint LoadCheckpoint(string path, bool resume)
+    // Loads weights and best score; with resume also epoch, steps, optimiser, scheduler and scaler (the caller the EMA).
+    private void Restore(ModelCheckpoint ckpt, bool resume)
     {
-        var ckpt = ModelCheckpoint.Read(path);
-        try
-        {
-            if (ckpt.Training is not { } state) throw new InvalidDataException($"{path}: not a training checkpoint (a dict with 'state_dict')");
-            ckpt.LoadInto(Model);
-            Model.train();
-            _log.Info($"Load model state dict from {path}");
-            if (state.BestScore is { } best) BestScore = best;
-            if (!resume) return ckpt;
-            _step.Restore(state, path);
-            Epoch = state.Epoch ?? throw new InvalidDataException($"{path}: has no 'cur_epoch' to resume from");
-            StartEpoch = Epoch + 1;
-            Iteration = state.Iterations ?? (long)StartEpoch * IterationsPerEpoch;
-            _log.Info($"Resume training from {path} at epoch {StartEpoch}, iteration {Iteration}");
-            return ckpt;
-        }
-        catch
-        {
-            ckpt.Dispose();
-            throw;
-        }
+        string path = ckpt.FilePath;
+        if (ckpt.Training is not { } state) throw new InvalidDataException($"{path}: not a training checkpoint (a dict with 'state_dict')");
+        ckpt.LoadInto(Model);
+        Model.train();
+        _log.Info($"Load model state dict from {path}");
+        if (state.BestScore is { } best) BestScore = best;
+        if (!resume) return;
+        _step.Restore(state, path);
+        Epoch = state.Epoch ?? throw new InvalidDataException($"{path}: has no 'cur_epoch' to resume from");
+        StartEpoch = Epoch + 1;
+        Iteration = state.Iterations ?? (long)StartEpoch * IterationsPerEpoch;
+        _log.Info($"Resume training from {path} at epoch {StartEpoch}, iteration {Iteration}");
     }
 
     /// <summary>The torch seed used for epoch <paramref name="epoch"/> (dropout and other in-model randomness).</summary>

@@ -98,15 +98,17 @@ public sealed class TrainingRecipe : IDisposable
     }
 
     /// <summary>
-    /// zh320's training augmentation with the options' crop, scales, colour jitter and flip, normalised as the network
-    /// expects (<paramref name="normalization"/>: its <see cref="ModelInfo.InputNormalization"/>; null: ImageNet's).
+    /// zh320's training augmentation with the options' crop, scales, colour jitter and flips (<c>v_flip</c>, when above 0,
+    /// appended), normalised as the network expects (<paramref name="normalization"/>: its
+    /// <see cref="ModelInfo.InputNormalization"/>; null: ImageNet's).
     /// </summary>
     public static Compose TrainTransform(TrainerOptions options, Normalization? normalization = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var (lo, hi) = options.RandScaleRange;
-        return Pipelines.Zh320Train(options.EffectiveCropHeight, options.EffectiveCropWidth, options.Scale, lo, hi,
+        var zh320 = Pipelines.Zh320Train(options.EffectiveCropHeight, options.EffectiveCropWidth, options.Scale, lo, hi,
             options.Brightness, options.Contrast, options.Saturation, options.HFlip, normalization);
+        return options.VFlip > 0 ? new Compose([.. zh320.Steps, new VerticalFlip(options.VFlip)]) : zh320;
     }
 
     /// <summary>zh320's validation pipeline (the options' scale), normalised as the network expects.</summary>
@@ -114,6 +116,19 @@ public sealed class TrainingRecipe : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         return Pipelines.Zh320Val(options.Scale, normalization);
+    }
+
+    /// <summary>
+    /// Puts the network where one process of <paramref name="sync"/>'s run trains it: on <paramref name="device"/>, and,
+    /// with <c>synBN</c> (the default) on more than one process, with every batch norm made a SyncBatchNorm
+    /// (<c>nn.SyncBatchNorm.convert_sync_batchnorm</c>) that normalises with the global batch's statistics.
+    /// </summary>
+    public void PlaceModel(IGradientSync sync, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(sync);
+        Model.to(device);
+        if (Options.SyncBatchNorm && sync is ProcessGroupSync { WorldSize: > 1 } group)
+            nn.SyncBatchNorm.convert_sync_batchnorm(Model, group.Group);
     }
 
     /// <summary>
