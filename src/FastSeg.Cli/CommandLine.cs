@@ -97,7 +97,7 @@ internal static class CommandLine
         root.Subcommands.Add(DatasetCommands.Build(stdout));
         root.Subcommands.Add(BenchCommand.Build(stdout, stderr));
         root.Subcommands.Add(TrainCommand.BuildTrain(stdout, stderr, args));
-        root.Subcommands.Add(TrainCommand.BuildVal(stdout, stderr));
+        root.Subcommands.Add(ValCommand.Build(stdout, stderr));
         root.Subcommands.Add(PredictCommand.Build(stdout, stderr));
         root.Subcommands.Add(ExportCommand.Build(stdout, stderr));
         // Bare `fastseg` prints the help rather than a "required command" error.
