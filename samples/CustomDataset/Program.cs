@@ -19,6 +19,7 @@ using System.Globalization;
 using FastSeg.Data;
 using FastSeg.Models.Zoo;
 using FastSeg.Training;
+using FastSeg.Training.Evaluation;
 using FastSeg.Training.Metrics;
 using static FastSeg.Torch.torch;
 
@@ -116,15 +117,8 @@ static void TrainAndEvaluate(string name, SegmentationDataset train, Segmentatio
                       $"loss {result.FirstLoss:F3} -> {result.LastLoss:F3}");
 
     // Evaluation of the trained network on the validation split, with the dataset's class names.
-    model.eval();
-    using var matrix = new ConfusionMatrix(train.NumClasses, train.IgnoreIndex);
-    var valLoader = new DataLoader(val, batchSize: 4, numWorkers: 1);
-    using (no_grad())
-        foreach (var batch in valLoader)
-            using (batch)
-            using (NewDisposeScope())
-                matrix.Update(model.call(batch.Images), batch.Masks!);
-    var report = matrix.Report(labels.ClassNames);
+    using var evaluator = new SegmentationEvaluator(train.NumClasses, train.IgnoreIndex, labels.ClassNames);
+    var report = evaluator.Evaluate(model, val, batchSize: 4, workers: 1);
     Console.WriteLine(report.ToString());
     Console.WriteLine($"[{name}] mIoU {100 * report.MeanIoU:F2}% over {train.NumClasses} classes");
     WritePrediction(model, val, Path.Combine(settings.Output, name + "-prediction.png"));
