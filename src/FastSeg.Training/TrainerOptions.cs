@@ -90,6 +90,12 @@ public sealed record TrainerOptions
     /// <summary>Decoder of an SMP network (<c>model = "smp"</c>): deeplabv3, deeplabv3p, fpn, linknet, manet, pan, pspnet, unet, unetpp.</summary>
     [OptionName("decoder", Help = "decoder of model=smp (deeplabv3, fpn, unet, ...)")] public string? Decoder { get; init; }
     /// <summary>
+    /// The network's own architecture options (<c>fastseg models describe NAME</c> lists them), as
+    /// <c>key=value</c> pairs separated by <c>;</c>, e.g. <c>act_type=prelu;dilations=1,2,4</c>; null for the defaults.
+    /// Not in the reference (its configs cannot set them).
+    /// </summary>
+    [OptionName("model_options", Help = "network options as key=value;key=value (fastseg models describe NAME); null: defaults")] public string? ModelOptions { get; init; }
+    /// <summary>
     /// ImageNet weights for the network's encoder (ResNet-18 to 152, MobileNetV2): "imagenet" (torchvision's, fetched
     /// into the weights cache on first use) or null. The reference always starts those encoders from ImageNet; the
     /// default here is null so that training downloads nothing unless asked.
@@ -488,12 +494,39 @@ public sealed record TrainerOptions
         }
         try
         {
-            return FastSeg.Models.Zoo.ModelZoo.Create(name, Encoder, NumClasses, aux: UseAux, detail: UseDetailHead);
+            return FastSeg.Models.Zoo.ModelZoo.Create(name, ToModelOptions());
         }
         catch (ArgumentException e) when (e is not TrainerOptionException)
         {
-            throw new TrainerOptionException(Encoder is not null && e.Message.Contains("encoder", StringComparison.Ordinal) ? "encoder" : "model", e.Message);
+            bool aboutModelOptions = ParseModelOptions(ModelOptions).Keys.Any(k => e.Message.Contains($"'{k}'", StringComparison.Ordinal) || e.Message.Contains(k + " ", StringComparison.Ordinal));
+            throw new TrainerOptionException(aboutModelOptions ? "model_options"
+                : Encoder is not null && e.Message.Contains("encoder", StringComparison.Ordinal) ? "encoder" : "model", e.Message);
         }
+    }
+
+    /// <summary>The zoo's build options these options describe: <c>encoder</c>, <c>num_class</c>, <c>use_aux</c>, <c>use_detail_head</c>, <c>model_options</c>.</summary>
+    public FastSeg.Models.Zoo.ModelOptions ToModelOptions() => new()
+    {
+        Encoder = Encoder,
+        NumClasses = NumClasses,
+        Aux = UseAux,
+        Detail = UseDetailHead,
+        Extra = ParseModelOptions(ModelOptions),
+    };
+
+    /// <summary>The pairs of a <c>model_options</c> text (<c>key=value;key=value</c>); an empty or null text gives none.</summary>
+    /// <exception cref="TrainerOptionException">A pair without '=' or a key given twice.</exception>
+    public static IReadOnlyDictionary<string, string> ParseModelOptions(string? text)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in (text ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0) throw new TrainerOptionException("model_options", $"'{pair}' is not key=value (pairs are separated by ';', e.g. act_type=prelu;dilations=1,2,4)");
+            var key = pair[..eq].Trim();
+            if (!result.TryAdd(key, pair[(eq + 1)..].Trim())) throw new TrainerOptionException("model_options", $"'{key}' is given twice");
+        }
+        return result;
     }
 
     /// <summary>Checks values and combinations; throws <see cref="TrainerOptionException"/> naming the bad option.</summary>
@@ -540,6 +573,7 @@ public sealed record TrainerOptions
         Require(KdLossType is "kl_div" or "mse", "kd_loss_type", $"must be one of kl_div, mse; got '{KdLossType}'");
         Require(EncoderWeights is null || EncoderWeights.Equals("imagenet", StringComparison.OrdinalIgnoreCase), "encoder_weights",
             $"must be imagenet or none; got '{EncoderWeights}'");
+        ParseModelOptions(ModelOptions);
         Require(EncoderWeights is null || Weights is null, "encoder_weights",
             "cannot be combined with weights (the whole network's weights replace the encoder's)");
     }

@@ -60,6 +60,29 @@ public class RecipeTests(SyntheticCityscapesFixture data) : IClassFixture<Synthe
     }
 
     [Fact]
+    public void ModelOptionsBuildTheVariantAndComeBackFromTheCheckpoint()
+    {
+        using var scope = NewDisposeScope();
+        var options = Options("cgnet") with { ModelOptions = "M=2; N=4;act_type=relu" };
+        using var recipe = TrainingRecipe.Create(options);
+        using var expected = ModelZoo.Create("cgnet", new ModelOptions { Extra = new Dictionary<string, string> { ["M"] = "2", ["N"] = "4", ["act_type"] = "relu" } });
+        long Count(SegmentationModel m) => m.parameters().Sum(p => p.numel());
+        Assert.Equal(Count(expected), Count(recipe.Model));
+        Assert.NotEqual(Count(expected), Count(ModelZoo.Create("cgnet")));
+        // A trainer checkpoint records them in its config, and the checkpoint rebuilds the same variant.
+        Directory.CreateDirectory(options.SaveDir);
+        var path = Path.Combine(options.SaveDir, "weights.pth");
+        ModelCheckpoint.Write(path, recipe.Model.state_dict(), new TrainingState { Epoch = 0, Config = options.ToJson() });
+        using var read = ModelCheckpoint.Read(path);
+        Assert.Equal("2", read.ModelOptions!.Extra["M"]);
+        using var rebuilt = read.CreateModel();
+        Assert.Equal(Count(expected), Count(rebuilt));
+        // Bad text and bad values name the option.
+        Assert.Equal("model_options", Assert.Throws<TrainerOptionException>(() => (options with { ModelOptions = "M2" }).Validate()).Option);
+        Assert.Equal("model_options", Assert.Throws<TrainerOptionException>(() => TrainingRecipe.Create(options with { ModelOptions = "M=1" })).Option);
+    }
+
+    [Fact]
     public void OptionsThatUsedToBeIgnoredAreWired()
     {
         // v_flip: a vertical flip after the reference's pipeline (absent at 0, so the reference's pipeline is unchanged).

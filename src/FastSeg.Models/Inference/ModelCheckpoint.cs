@@ -230,12 +230,17 @@ public sealed class ModelCheckpoint : IDisposable
                     // An unknown name stays as recorded: CreateModel then names it in the zoo's error.
                 }
             }
+            // model_options: "key=value;key=value", the network's own architecture options.
+            var extra = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var pair in (Text("model_options") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                if (pair.IndexOf('=') is > 0 and var eq) extra[pair[..eq].Trim()] = pair[(eq + 1)..].Trim();
             var options = new ModelOptions
             {
                 Encoder = Text("encoder"),
                 NumClasses = root.TryGetProperty("num_class", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var k) ? k : 19,
                 Aux = Flag("use_aux"),
                 Detail = Flag("use_detail_head"),
+                Extra = extra,
             };
             return (name, options);
         }
@@ -275,6 +280,7 @@ public sealed class ModelCheckpoint : IDisposable
             NumClasses = numClasses ?? 19,
             Aux = sameAsConfig && config!.Aux && info.SupportsAux,
             Detail = sameAsConfig && config!.Detail && info.SupportsDetail,
+            Extra = sameAsConfig ? config!.Extra : new Dictionary<string, string>(),
         };
         var model = ModelZoo.Create(name, options);
         try
