@@ -38,8 +38,12 @@ def load(path):
                     row["rounds"] = res["rounds"]
                     row["load"] = r["load"]
                     for form in FORMS:
-                        row[form] = res["forms"][form]["median_ms"]
-                        row[form + "-shape"] = res["forms"][form]["output_shape"]
+                        f = res["forms"].get(form, {"error": "not measured"})
+                        if "error" in f:
+                            row["errors"].append(f"{form}: {f['error']}")
+                            continue
+                        row[form] = f["median_ms"]
+                        row[form + "-shape"] = f["output_shape"]
     return header, footer, rows
 
 
@@ -71,7 +75,7 @@ def main(path):
         print(f"| {name} | {cell(pt, '.1f')} | {cell(ort, '.1f')} | {cell(eager, '.1f')} | {cell(fp32, '.1f')} | "
               f"{cell(bf16, '.1f')} | {cell(ratio(ort, fp32), '.2f')}x | {cell(ratio(ort, bf16), '.2f')}x | "
               f"{cell(bf16_pt, '.2f')}x | {r.get('rounds', '-')} | {cell(r.get('load'), '.2f')} |")
-        if "ort-fp32-shape" in r and r["ort-fp32-shape"] != r["fastseg-eager-fp32-shape"]:
+        if "ort-fp32-shape" in r and r["ort-fp32-shape"] != r.get("fastseg-eager-fp32-shape"):
             notes.append(f"{name}: ORT output {r['ort-fp32-shape']}, FastSeg {r['fastseg-eager-fp32-shape']}")
         notes += [f"{name}: {e}" for e in r["errors"]]
     if over_pytorch:

@@ -17,8 +17,9 @@ namespace FastSeg.Benchmarks;
 /// form in fp32 and in bf16 (<see cref="SegmentationModel.ForInference"/>, which converts the float32 NCHW input
 /// itself, so that is timed too). After <c>--warmup</c> untimed rounds the round count is <c>--rounds</c>, or fewer
 /// when <c>--seconds</c> is given and the warm-up rounds say that many would take longer (at least 3 rounds).
-/// Prints one JSON line: model, size, threads, rounds, and per form the median and minimum ms, and the output shape
-/// (so a reference that returns logits at another resolution than FastSeg shows).
+/// Prints one JSON line: model, size, threads, rounds, and per form the median and minimum ms and the output shape
+/// (so a reference that returns logits at another resolution than FastSeg shows), or the error that kept an inference
+/// form from being made.
 /// </summary>
 public static class OnnxRuntimePeer
 {
@@ -65,8 +66,23 @@ public static class OnnxRuntimePeer
 
         using var eager = ModelZoo.Create(model);
         eager.eval();
-        using var inferenceFp32 = eager.ForInference(new InferenceOptions { Precision = InferencePrecision.Fp32 });
-        using var inferenceBf16 = eager.ForInference(new InferenceOptions { Precision = InferencePrecision.BFloat16 });
+        // A form that cannot be made is reported in the JSON line ("error") and left out of the alternation, so the
+        // other forms of the network are still measured.
+        var errors = new Dictionary<string, string>();
+        InferenceModel? MakeForm(string form, InferencePrecision precision)
+        {
+            try
+            {
+                return eager.ForInference(new InferenceOptions { Precision = precision });
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException or FastSeg.Torch.TorchException)
+            {
+                errors[form] = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
+                return null;
+            }
+        }
+        using var inferenceFp32 = MakeForm("fastseg-inference-fp32", InferencePrecision.Fp32);
+        using var inferenceBf16 = MakeForm("fastseg-inference-bf16", InferencePrecision.BFloat16);
 
         var values = new float[3L * height * width];
         for (int j = 0; j < values.Length; j++) values[j] = (float)Math.Sin(0.013 * j);
@@ -83,7 +99,7 @@ public static class OnnxRuntimePeer
             shapes["ort-fp32"] = results.First().AsTensor<float>().Dimensions.ToArray().Select(d => (long)d).ToArray();
             return ms;
         }
-        Func<double> FastSeg(string form, SegmentationModel net) => () =>
+        Func<double> Timed(string form, SegmentationModel net) => () =>
         {
             using var scope = NewDisposeScope();
             using var grad = no_grad();
@@ -93,13 +109,13 @@ public static class OnnxRuntimePeer
             shapes[form] = output.shape;
             return ms;
         };
-        var forms = new (string Name, Func<double> Run)[]
+        var forms = new List<(string Name, Func<double> Run)>
         {
             ("ort-fp32", Ort),
-            ("fastseg-eager-fp32", FastSeg("fastseg-eager-fp32", eager)),
-            ("fastseg-inference-fp32", FastSeg("fastseg-inference-fp32", inferenceFp32)),
-            ("fastseg-inference-bf16", FastSeg("fastseg-inference-bf16", inferenceBf16)),
+            ("fastseg-eager-fp32", Timed("fastseg-eager-fp32", eager)),
         };
+        if (inferenceFp32 is not null) forms.Add(("fastseg-inference-fp32", Timed("fastseg-inference-fp32", inferenceFp32)));
+        if (inferenceBf16 is not null) forms.Add(("fastseg-inference-bf16", Timed("fastseg-inference-bf16", inferenceBf16)));
 
         var warmClock = Stopwatch.StartNew();
         for (int w = 0; w < warmup; w++)
@@ -133,6 +149,12 @@ public static class OnnxRuntimePeer
                 w.WriteStartArray("output_shape");
                 foreach (var d in shapes[f.Name]) w.WriteNumberValue(d);
                 w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            foreach (var (form, error) in errors)
+            {
+                w.WriteStartObject(form);
+                w.WriteString("error", error);
                 w.WriteEndObject();
             }
             w.WriteEndObject();
