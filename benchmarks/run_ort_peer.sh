@@ -3,7 +3,7 @@
 # process ONNX Runtime 1.32 fp32 on the reference code's ONNX export, FastSeg eager fp32, FastSeg inference fp32 and
 # FastSeg inference bf16 alternated round by round (FastSeg.Benchmarks -- ort-peer); 1024x512, batch 1, 2 threads,
 # medians. Networks one after the other, so all engines of a network see the same load.
-#   /usr/bin/python3 tools/export_reference_onnx.py ONNX_DIR            # once (about 10 minutes for the whole zoo)
+#   /usr/bin/python3 tools/export_reference_onnx.py ONNX_DIR            # once (18 minutes for the zoo on the loaded machine)
 #   benchmarks/run_ort_peer.sh ONNX_DIR [NAME ...]                       # default: every name in ONNX_DIR/exports.txt
 #   /usr/bin/python3 benchmarks/ort_peer_table.py benchmarks/logs/ort_peer_<stamp>.jsonl > table.md
 # Environment: LOG (default benchmarks/logs/ort_peer_<UTC stamp>.jsonl), SECONDS_PER_NETWORK (timed seconds of the
