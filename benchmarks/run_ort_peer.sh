@@ -9,6 +9,7 @@
 # Environment: LOG (default benchmarks/logs/ort_peer_<UTC stamp>.jsonl), SECONDS_PER_NETWORK (timed seconds of the
 # .NET alternation per network, default 8: slow networks get fewer rounds), ROUNDS (at most, default 15; at least 3),
 # WARMUP (untimed rounds, default 1), TORCH_SECONDS (PyTorch's timed seconds, default 3), THREADS (default 2),
+# LIMIT (seconds one process may take before it is stopped and recorded as an error, default 600),
 # REF_ZH320 / REF_FASTSEG / REF_SMP (reference checkouts, defaults under /work/ref).
 # The log's first line is a header: date, CPU model, core count, native bf16 flags, `uptime`; every other line is one
 # engine's result for one network with the load average at its start.
@@ -28,6 +29,7 @@ rounds=${ROUNDS:-15}
 warmup=${WARMUP:-1}
 torch_secs=${TORCH_SECONDS:-3}
 threads=${THREADS:-2}
+limit=${LIMIT:-600}
 bench=benchmarks/FastSeg.Benchmarks/bin/Release/net10.0/FastSeg.Benchmarks.dll
 dotnet build benchmarks/FastSeg.Benchmarks -c Release -v quiet -nologo >/dev/null
 mkdir -p "$(dirname "$log")"
@@ -41,14 +43,14 @@ start=$SECONDS
 for name in "${names[@]}"; do
   file="$onnx_dir/${name//\//-}.onnx"
   l=$(load)
-  if out=$(/usr/bin/python3 tools/bench_torch_models.py --ref "$zh320" --fastseg-ref "$fastseg" --smp-ref "$smp" \
+  if out=$(timeout "$limit" /usr/bin/python3 tools/bench_torch_models.py --ref "$zh320" --fastseg-ref "$fastseg" --smp-ref "$smp" \
       --model "$name" --threads "$threads" --min-seconds "$torch_secs" --warmup "$warmup" --json 2>/dev/null); then
     echo "{\"engine\":\"pytorch-eager-fp32\",\"model\":\"$name\",\"load\":$l,\"result\":$out}" | tr -d '\n' >>"$log"; echo >>"$log"
   else
     echo "{\"engine\":\"pytorch-eager-fp32\",\"model\":\"$name\",\"load\":$l,\"error\":true}" >>"$log"
   fi
   l=$(load)
-  if out=$(dotnet "$bench" ort-peer --model "$name" --onnx "$file" --threads "$threads" --warmup "$warmup" \
+  if out=$(timeout "$limit" dotnet "$bench" ort-peer --model "$name" --onnx "$file" --threads "$threads" --warmup "$warmup" \
       --rounds "$rounds" --seconds "$budget" 2>/tmp/ort_peer_err.$$); then
     echo "{\"engine\":\"ort-peer\",\"model\":\"$name\",\"load\":$l,\"result\":$out}" >>"$log"
   else
