@@ -3,7 +3,8 @@
 
 Same rule as the C# command: eval mode, inference_mode, a batch of zeros; --warmup untimed forwards, then timed
 forwards until at least --min-seconds have passed (at least 3 runs); latency = elapsed / runs,
-FPS = batch * 1000 / latency_ms. bf16 = model and input converted to bfloat16 (model.to(torch.bfloat16)), as in
+FPS = batch * 1000 / latency_ms; median_ms = the median of the timed forwards (what benchmarks/run_ort_peer.sh uses).
+bf16 = model and input converted to bfloat16 (model.to(torch.bfloat16)), as in
 `fastseg bench --dtype bf16`; bf16-autocast = fp32 model and input under torch.autocast('cpu', bfloat16). Each network is built with its default encoder: the constructor arguments of the
 first entry of tools/zoo_variants/<name>.json (a zoo name "fast_seg/icnet" reads fast_seg-icnet.json) with the C#
 side's default options and, with --encoder, that encoder (SMP entries take it as encoder_name). Networks of Fast_Seg
@@ -16,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -59,14 +61,15 @@ def measure(model, batch, width, height, dtype, channels_last, warmup, min_secon
     with torch.inference_mode(), mixed:
         for _ in range(warmup):
             model(x)
-        runs = 0
+        runs = []
         start = time.perf_counter()
-        while runs < 3 or time.perf_counter() - start < min_seconds:
+        while len(runs) < 3 or time.perf_counter() - start < min_seconds:
+            t = time.perf_counter()
             model(x)
-            runs += 1
+            runs.append(time.perf_counter() - t)
         elapsed = time.perf_counter() - start
-    ms = elapsed * 1000 / runs
-    return ms, batch * 1000 / ms
+    ms = elapsed * 1000 / len(runs)
+    return ms, batch * 1000 / ms, statistics.median(runs) * 1000, len(runs)
 
 
 def main():
@@ -98,9 +101,11 @@ def main():
         with contextlib.redirect_stdout(sys.stderr):  # Fast_Seg's SwiftNet prints while it is built
             model = build(refs, name, a.encoder)
         params = sum(t.numel() for t in model.parameters())
-        ms, fps = measure(model, a.batch, width, height, a.dtype, a.channels_last, a.warmup, a.min_seconds)
+        ms, fps, median_ms, runs = measure(model, a.batch, width, height, a.dtype, a.channels_last, a.warmup,
+                                           a.min_seconds)
         r = {"model": name, "size": f"{width}x{height}", "batch": a.batch, "dtype": a.dtype,
-             "threads": torch.get_num_threads(), "ms": round(ms, 4), "fps": round(fps, 4), "params": params}
+             "threads": torch.get_num_threads(), "ms": round(ms, 4), "fps": round(fps, 4),
+             "median_ms": round(median_ms, 4), "runs": runs, "params": params}
         results.append(r)
         print(f"  {name}: {fps:.2f} FPS", file=sys.stderr, flush=True)
         del model
