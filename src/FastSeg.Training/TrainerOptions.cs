@@ -514,19 +514,18 @@ public sealed record TrainerOptions
         Extra = ParseModelOptions(ModelOptions),
     };
 
-    /// <summary>The pairs of a <c>model_options</c> text (<c>key=value;key=value</c>); an empty or null text gives none.</summary>
+    /// <summary>The pairs of a <c>model_options</c> text (<see cref="FastSeg.Models.Zoo.ModelOptions.ParseExtra"/>).</summary>
     /// <exception cref="TrainerOptionException">A pair without '=' or a key given twice.</exception>
     public static IReadOnlyDictionary<string, string> ParseModelOptions(string? text)
     {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in (text ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        try
         {
-            int eq = pair.IndexOf('=');
-            if (eq <= 0) throw new TrainerOptionException("model_options", $"'{pair}' is not key=value (pairs are separated by ';', e.g. act_type=prelu;dilations=1,2,4)");
-            var key = pair[..eq].Trim();
-            if (!result.TryAdd(key, pair[(eq + 1)..].Trim())) throw new TrainerOptionException("model_options", $"'{key}' is given twice");
+            return FastSeg.Models.Zoo.ModelOptions.ParseExtra(text);
         }
-        return result;
+        catch (FormatException e)
+        {
+            throw new TrainerOptionException("model_options", e.Message);
+        }
     }
 
     /// <summary>Checks values and combinations; throws <see cref="TrainerOptionException"/> naming the bad option.</summary>

@@ -230,10 +230,15 @@ public sealed class ModelCheckpoint : IDisposable
                     // An unknown name stays as recorded: CreateModel then names it in the zoo's error.
                 }
             }
-            // model_options: "key=value;key=value", the network's own architecture options.
-            var extra = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var pair in (Text("model_options") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                if (pair.IndexOf('=') is > 0 and var eq) extra[pair[..eq].Trim()] = pair[(eq + 1)..].Trim();
+            IReadOnlyDictionary<string, string> extra;
+            try
+            {
+                extra = ModelOptions.ParseExtra(Text("model_options"));
+            }
+            catch (FormatException)
+            {
+                extra = new Dictionary<string, string>(); // the trainer validated it when it wrote the file; another tool's text says nothing
+            }
             var options = new ModelOptions
             {
                 Encoder = Text("encoder"),

@@ -107,6 +107,24 @@ public sealed record ModelOptions
     /// <summary>Extra option <paramref name="key"/> as a boolean ("true"/"false").</summary>
     public bool GetBool(string key, bool fallback) =>
         Extra.TryGetValue(key, out var v) ? bool.Parse(v) : fallback;
+
+    /// <summary>
+    /// Extra options written as text, <c>key=value</c> pairs separated by <c>;</c> (e.g. <c>act_type=prelu;dilations=1,2,4</c>),
+    /// as the trainer's <c>model_options</c> and its checkpoints' config hold them; null or empty gives none.
+    /// </summary>
+    /// <exception cref="FormatException">A pair without '=' or a key given twice (the message names it).</exception>
+    public static IReadOnlyDictionary<string, string> ParseExtra(string? text)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in (text ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0) throw new FormatException($"'{pair}' is not key=value (pairs are separated by ';', e.g. act_type=prelu;dilations=1,2,4)");
+            var key = pair[..eq].Trim();
+            if (!result.TryAdd(key, pair[(eq + 1)..].Trim())) throw new FormatException($"'{key}' is given twice");
+        }
+        return result;
+    }
 }
 
 /// <summary>
