@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FastSeg.Models.Inference;
 using FastSeg.Torch.Tests;
 using Xunit;
 using static FastSeg.Export.Tests.OnnxTestSupport;
@@ -62,7 +63,14 @@ public class TorchScriptExportTests
             var scriptKeys = File.ReadAllLines(keys).ToHashSet();
             var missing = model.state_dict().Keys.Where(k => !scriptKeys.Contains(k)).ToList();
             Assert.True(missing.Count == 0, $"{name}: the TorchScript module lacks state-dict keys {string.Join(", ", missing.Take(5))}");
-            Assert.DoesNotContain("batch_norm", File.ReadAllText(code));
+            // Batch norms after convolutions are folded; only those the folding left (after an add or a concat) remain.
+            using (var form = ExportForm.Create(model, foldBatchNorm: true))
+            {
+                var folding = ((InferenceModel)form.Module).Folding!;
+                Assert.NotEmpty(folding.Folded);
+                int batchNorms = File.ReadAllText(code).Split("torch.batch_norm(").Length - 1;
+                Assert.Equal(folding.Unfolded.Count, batchNorms);
+            }
 
             using var loaded = jit.load(path);
             using var scope = NewDisposeScope();
