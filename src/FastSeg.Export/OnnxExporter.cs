@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using FastSeg.Export.Onnx.Proto;
 using FastSeg.Models;
@@ -68,6 +69,13 @@ public static class OnnxExporter
             DocString = $"{model.GetName()} exported by FastSeg from one eval forward pass at [{string.Join(", ", shape)}]",
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
+        if (model is SegmentationModel network)
+        {
+            // What a deployment needs beside the graph: sizes must be multiples of input_multiple (pad or resize).
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = "fastseg.model", Value = network.Info?.Name ?? network.GetName() });
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = "fastseg.num_classes", Value = network.NumClasses.ToString(CultureInfo.InvariantCulture) });
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = "fastseg.input_multiple", Value = network.InputMultiple.ToString(CultureInfo.InvariantCulture) });
+        }
         var counts = graph.Node.GroupBy(n => n.OpType).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key, g => g.Count());
         return (proto, new OnnxExportSummary("", graph.Node.Count, graph.Initializer.Count, builder.InitializerElements, counts, recorded));
     }

@@ -51,6 +51,45 @@ public class ExportCommandTests
     }
 
     [Fact]
+    public void ExportsTorchScriptThatLibtorchRunsLikeTheCheckpoint()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"fastseg-export-ts-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var checkpoint = Path.Combine(folder, "best.pth");
+            var output = Path.Combine(folder, "net.pt");
+            manual_seed(5);
+            using var model = ModelZoo.Create("linknet", numClasses: 4);
+            model.SaveWeights(checkpoint);
+            model.eval();
+            var (code, stdout, stderr) = Run("export", "--model", "linknet", "--checkpoint", checkpoint, "--classes", "4",
+                                             "--format", "torchscript", "--size", "128x64", "--output", output);
+            Assert.True(code == 0, stderr);
+            Assert.Contains("linknet at 128x64, TorchScript", stdout);
+
+            using var scope = NewDisposeScope();
+            using var grad = no_grad();
+            var input = linspace(-2, 2, 3 * 64 * 128).reshape(1, 3, 64, 128).sin();
+            var expected = model.call(input);
+            using var loaded = jit.load(output);
+            var actual = loaded.call(input);
+            Assert.Equal(expected.shape, actual.shape);
+            double scale = expected.abs().max().item<float>();
+            double worst = (actual - expected).abs().max().item<float>();
+            Assert.True(worst <= 1e-4 * scale, $"max |TorchScript - FastSeg| = {worst:G4}, scale {scale:G4}");
+
+            (code, _, stderr) = Run("export", "--model", "linknet", "--format", "torchscript", "--dynamic", "--output", output);
+            Assert.Equal(2, code);
+            Assert.Contains("--dynamic is for ONNX", stderr);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void MissingFolderAndUnsupportedDynamicNetworkFailWithOneLine()
     {
         var missing = Path.Combine(Path.GetTempPath(), $"fastseg-missing-{Guid.NewGuid():N}");
