@@ -90,12 +90,12 @@ public class OnnxDeploySampleTests
     [Fact]
     public void FixedSizeExportResizesLikeThePredictor()
     {
-        using var model = Build("fastscnn");
+        using var model = Build("bisenetv2");
         var size = Size(model, 64, 128);
         var folder = Directory.CreateTempSubdirectory("fastseg-onnxdeploy-").FullName;
         try
         {
-            var onnx = Path.Combine(folder, "fastscnn.onnx");
+            var onnx = Path.Combine(folder, "bisenetv2.onnx");
             OnnxExporter.Export(model, onnx, new OnnxExportOptions { InputShape = size });
             using var segmenter = new OnnxSegmenter(onnx, threads: 2);
             Assert.Equal(((int)size[2], (int)size[3]), segmenter.FixedSize);
@@ -107,7 +107,7 @@ public class OnnxDeploySampleTests
                 InferenceSize = ((int)size[2], (int)size[3]),
             });
             // Bilinear resampling written in C# against libtorch's: float rounding differs, so allow a few boundary pixels.
-            AssertSameIds(expected, segmenter.Segment(rgb, width, height), 0.01, "fastscnn, resized to its fixed size");
+            AssertSameIds(expected, segmenter.Segment(rgb, width, height), 0.01, "bisenetv2, resized to its fixed size");
         }
         finally
         {

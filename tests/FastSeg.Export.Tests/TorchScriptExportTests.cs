@@ -83,4 +83,47 @@ public class TorchScriptExportTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    /// <summary>A module whose forward fails after some traced calls, as a network given a wrong input would.</summary>
+    private sealed class FailingForward : nn.Module<Tensor, Tensor>
+    {
+        public FailingForward() : base(nameof(FailingForward)) { }
+
+        public override Tensor forward(Tensor input)
+        {
+            var x = input.relu();
+            throw new ArgumentException($"FailingForward refuses [{string.Join(", ", x.shape)}]");
+        }
+    }
+
+    [Fact]
+    public void BadCasesFailWithOneClearErrorAndWriteNoFile()
+    {
+        var folder = Directory.CreateTempSubdirectory("fastseg-torchscript-bad-").FullName;
+        try
+        {
+            using var model = Build("erfnet");
+            var options = new TorchScriptExportOptions { InputShape = Size(model, 64, 128) };
+            var missing = Path.Combine(folder, "no-such-folder", "net.pt");
+            var error = Assert.Throws<DirectoryNotFoundException>(() => TorchScriptExporter.Export(model, missing, options));
+            Assert.Contains(Path.Combine(folder, "no-such-folder"), error.Message);
+
+            var path = Path.Combine(folder, "net.pt");
+            model.train();
+            var training = Assert.Throws<InvalidOperationException>(() => TorchScriptExporter.Export(model, path, options));
+            Assert.Contains("training mode", training.Message);
+            model.eval();
+
+            // An exception inside the traced forward comes back as itself, through libtorch's tracer.
+            using var failing = new FailingForward();
+            failing.eval();
+            var thrown = Assert.Throws<ArgumentException>(() => TorchScriptExporter.Export(failing, path, new TorchScriptExportOptions { InputShape = [1, 3, 8, 8] }));
+            Assert.Equal("FailingForward refuses [1, 3, 8, 8]", thrown.Message);
+            Assert.Empty(Directory.GetFileSystemEntries(folder));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -37,6 +37,32 @@ public class ZooExportTests
     }
 
     /// <summary>
+    /// By default a zoo network is exported in its inference form: only the batch norms the folding leaves (after an
+    /// add or a concat) remain as BatchNormalization; FoldBatchNorm = false exports every one, and both files agree.
+    /// </summary>
+    [Fact]
+    public void BatchNormsAreFoldedUnlessAskedNotTo()
+    {
+        using var model = Build("bisenetv2");
+        var size = Size(model, 64, 128);
+        var folded = OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = size });
+        var kept = OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = size, FoldBatchNorm = false });
+        static int BatchNorms(byte[] file) =>
+            Onnx.Proto.ModelProto.Parser.ParseFrom(file).Graph.Node.Count(n => n.OpType == "BatchNormalization");
+        using (var form = ExportForm.Create(model, foldBatchNorm: true))
+        {
+            var folding = ((FastSeg.Models.Inference.InferenceModel)form.Module).Folding!;
+            Assert.Equal(folding.Unfolded.Count, BatchNorms(folded));
+            Assert.Equal(folding.Folded.Count + folding.Unfolded.Count, BatchNorms(kept));
+        }
+        var names = Onnx.Proto.ModelProto.Parser.ParseFrom(folded).Graph.Initializer.Select(i => i.Name).ToHashSet();
+        Assert.Contains(model.state_dict().Keys.First(k => k.EndsWith(".weight", StringComparison.Ordinal)), names);
+        var expected = Reference(model, size);
+        AssertClose(expected, Run(folded, size), "bisenetv2 folded");
+        AssertClose(expected, Run(kept, size), "bisenetv2 as built");
+    }
+
+    /// <summary>
     /// A representative subset of the 37 networks that export with dynamic height and width (README lists them all):
     /// two-branch networks, unpooling, transposed convolutions, dilated residual stages, an SMP decoder.
     /// </summary>
