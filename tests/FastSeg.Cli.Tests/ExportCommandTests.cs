@@ -34,11 +34,13 @@ public class ExportCommandTests
             }
             var output = Path.Combine(folder, "net.onnx");
             var (code, stdout, stderr) = Run("export", "--model", "linknet", "--checkpoint", checkpoint, "--classes", "4",
-                                             "--format", "onnx", "--size", "128x64", "--dynamic", "--output", output);
+                                             "--format", "onnx", "--size", "128x64", "--dynamic", "--keep-batchnorm", "--output", output);
             Assert.True(code == 0, stderr);
             Assert.Contains("linknet at 128x64 (any height and width)", stdout);
             var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(output));
             Assert.Equal(17, proto.OpsetImport.Single().Version);
+            // --keep-batchnorm: the network as built, every weight as the checkpoint has it
+            Assert.Contains(proto.Graph.Node, n => n.OpType == "BatchNormalization");
             var weight = proto.Graph.Initializer.Single(i => i.Name == key);
             Assert.Equal(expected, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(weight.RawData.Span).ToArray());
             Assert.Equal("width", proto.Graph.Input[0].Type.TensorType.Shape.Dim[3].DimParam);
