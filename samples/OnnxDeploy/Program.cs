@@ -45,7 +45,9 @@ try
         var ids = segmenter.Segment(rgb, width, height);
         // As fastseg predict: Cityscapes colours for 19 classes, generated ones otherwise.
         var palette = segmenter.NumClasses == Pictures.Cityscapes.Count ? Pictures.Cityscapes : Pictures.Generated(segmenter.NumClasses);
-        var written = Pictures.Save(output, Path.GetFileNameWithoutExtension(path), rgb, ids, width, height, palette, alpha);
+        // As fastseg predict: the pictures of an image in a subfolder of the input go to the same subfolder of the output.
+        var folder = File.Exists(input) ? output : Path.Combine(output, Path.GetRelativePath(input, Path.GetDirectoryName(path)!));
+        var written = Pictures.Save(folder, Path.GetFileNameWithoutExtension(path), rgb, ids, width, height, palette, alpha);
         Console.WriteLine($"{path} ({width}x{height}) -> {written[0]} ({watch.ElapsedMilliseconds} ms)");
     }
     return 0;
