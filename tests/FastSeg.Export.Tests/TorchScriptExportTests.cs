@@ -13,8 +13,8 @@ namespace FastSeg.Export.Tests;
 /// </summary>
 public class TorchScriptExportTests
 {
-    // Loads the file, runs it on the raw float32 input, writes the logits (raw float32), the state-dict keys (one a
-    // line) and the forward's TorchScript code; prints the logits' shape.
+    // Loads the file, runs it on the raw float32 input, writes the logits (raw float32), the parameter ("P key") and
+    // buffer ("B key") names, one a line, and the forward's TorchScript code; prints the logits' shape.
     private const string LoadScript = """
         import sys, torch
         path, input_path, shape, output_path, keys_path, code_path = sys.argv[1:7]
@@ -28,7 +28,7 @@ public class TorchScriptExportTests
         with open(output_path, "wb") as f:
             f.write(y.contiguous().numpy().tobytes())
         with open(keys_path, "w") as f:
-            f.write("\n".join(module.state_dict().keys()))
+            f.write("\n".join([f"P {k}" for k, _ in module.named_parameters()] + [f"B {k}" for k, _ in module.named_buffers()]))
         with open(code_path, "w") as f:
             f.write(module.code)
         print(",".join(str(d) for d in y.shape))
@@ -59,10 +59,13 @@ public class TorchScriptExportTests
             var pythonLogits = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(output)).ToArray();
             AssertClose(expected, (pythonLogits, pythonShape), $"{name} traced, run by python3-torch");
 
-            // The network's own state-dict keys (folding adds the biases of convolutions that had none).
+            // The network's own parameter and buffer names (folding adds the biases of convolutions that had none).
             var scriptKeys = File.ReadAllLines(keys).ToHashSet();
-            var missing = model.state_dict().Keys.Where(k => !scriptKeys.Contains(k)).ToList();
-            Assert.True(missing.Count == 0, $"{name}: the TorchScript module lacks state-dict keys {string.Join(", ", missing.Take(5))}");
+            var persistent = model.state_dict().Keys.ToHashSet();
+            var expectedKeys = model.named_parameters().Select(p => "P " + p.name)
+                .Concat(model.named_buffers().Where(b => persistent.Contains(b.name)).Select(b => "B " + b.name));
+            var missing = expectedKeys.Where(k => !scriptKeys.Contains(k)).ToList();
+            Assert.True(missing.Count == 0, $"{name}: the TorchScript module lacks {string.Join(", ", missing.Take(5))}");
             // Batch norms after convolutions are folded; only those the folding left (after an add or a concat) remain.
             using (var form = ExportForm.Create(model, foldBatchNorm: true))
             {
