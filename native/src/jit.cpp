@@ -8,7 +8,6 @@
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/script.h>
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,21 +29,26 @@ std::vector<std::string> split_key(const std::string& key) {
     return parts;
 }
 
-// A tree of submodules built from dotted keys, so the saved module's state_dict() has the network's own keys.
+// A tree of submodules built from dotted keys, so the saved module's state_dict() has the network's own keys in the
+// network's order (a module's own tensors, then its children in the order their keys first appear).
 struct ModuleTree {
     torch::jit::Module module;
-    std::map<std::string, std::unique_ptr<ModuleTree>> children;
+    std::vector<std::pair<std::string, std::unique_ptr<ModuleTree>>> children;
+
+    ModuleTree* find(const std::string& name) {
+        for (auto& [n, child] : children)
+            if (n == name) return child.get();
+        return nullptr;
+    }
 };
 
 ModuleTree& child_of(ModuleTree& parent, const std::string& name, const std::shared_ptr<torch::jit::CompilationUnit>& cu) {
-    auto found = parent.children.find(name);
-    if (found != parent.children.end()) return *found->second;
+    if (ModuleTree* found = parent.find(name)) return *found;
     auto node = std::make_unique<ModuleTree>();
     // Each submodule gets its own (mangled) class in the parent's compilation unit.
     node->module = torch::jit::Module(c10::QualifiedName("__torch__.fastseg.Submodule"), cu, /*shouldMangle=*/true);
-    auto& ref = *node;
-    parent.children.emplace(name, std::move(node));
-    return ref;
+    parent.children.emplace_back(name, std::move(node));
+    return *parent.children.back().second;
 }
 
 // Registers the submodules bottom-up: a module's type must be complete before the parent stores it as an attribute.
@@ -75,7 +79,7 @@ FS_API int32_t fs_jit_trace_save(const char* class_name, const char* const* keys
             auto parts = split_key(key);
             ModuleTree* node = &root;
             for (size_t p = 0; p + 1 < parts.size(); ++p) node = &child_of(*node, parts[p], cu);
-            if (node->children.count(parts.back()))
+            if (node->find(parts.back()) != nullptr)
                 throw std::invalid_argument("TorchScript export: '" + key + "' is both a tensor and a module");
             node->module.register_parameter(parts.back(), fastseg::tensor_ref(tensors[k]), is_buffer[k] != 0);
         }
