@@ -66,7 +66,8 @@ public static class OnnxExporter
             ProducerName = "FastSeg",
             ProducerVersion = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "",
             Graph = graph,
-            DocString = $"{model.GetName()} exported by FastSeg from one eval forward pass at [{string.Join(", ", shape)}]",
+            DocString = $"{model.GetName()} exported by FastSeg from one eval forward pass at [{string.Join(", ", shape)}]" +
+                        (form.Folded ? " of its float32 inference form (batch norms folded into their convolutions)" : ""),
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
         if (model is SegmentationModel network)
