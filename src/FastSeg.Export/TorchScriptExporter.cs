@@ -48,7 +48,7 @@ public static class TorchScriptExporter
                 $"{model.GetName()} is in training mode; TorchScript export traces the inference graph (BatchNorm with running statistics, no dropout): call model.eval() first");
 
         using var form = ExportForm.Create(model, options.FoldBatchNorm);
-        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
+        var device = form.Module.parameters().FirstOrDefault()?.device ?? CPU;
         using var scope = NewDisposeScope();
         // Any values do: the trace does not depend on them. A ramp avoids the special cases of a constant image.
         var input = linspace(-1, 1, shape.Aggregate(1L, (a, b) => a * b)).reshape(shape).to(device);
