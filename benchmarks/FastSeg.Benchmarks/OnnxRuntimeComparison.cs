@@ -9,7 +9,8 @@ namespace FastSeg.Benchmarks;
 
 /// <summary>
 /// <c>-- onnx --model NAME [--size 1024x512] [--rounds 20]</c>: one eval forward of a zoo network in FastSeg's engine
-/// and in ONNX Runtime on the file FastSeg exported of the same network, timed alternately (one engine call, then one
+/// and in ONNX Runtime on the file FastSeg exported of the same network (batch norms folded, as <c>fastseg export</c>
+/// writes it), timed alternately (one engine call, then one
 /// ONNX Runtime call, per round, after warm-up), both with <see cref="BenchSettings"/>' thread count. Prints the median
 /// and minimum milliseconds of each and their ratio.
 /// </summary>
@@ -39,7 +40,9 @@ public static class OnnxRuntimeComparison
         using var net = ModelZoo.Create(model);
         net.eval();
         long[] shape = [1, 3, height, width];
-        var bytes = OnnxExporter.ExportToBytes(net, new OnnxExportOptions { InputShape = shape });
+        // The folded inference form (no BatchNormalization after convolutions), as `fastseg export` writes it: the
+        // graph a deployment would run.
+        var bytes = OnnxExporter.ExportToBytes(net, new OnnxExportOptions { InputShape = shape, FoldBatchNorm = true });
         using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         // ONNX Runtime's pool spins after each run by default; spinning threads would take the cores from the next
         // engine call of the alternation.

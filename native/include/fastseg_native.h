@@ -282,6 +282,23 @@ typedef int32_t (*fs_backward_end_fn)(int64_t context, char* message, int32_t ca
  * when all gradients are accumulated: how data-parallel wrappers all-reduce gradients without an explicit call. */
 FS_API int32_t fs_dist_hook_backward_end(fs_tensor output, fs_backward_end_fn fn, int64_t context);
 
+/* ---- TorchScript (libtorch's tracer) ---------------------------------------------------------------------------- */
+typedef void* fs_jit_module; /* torch::jit::Module* */
+/* The forward pass to trace: runs the network on `input` (a new handle the callee frees) and stores a new handle to
+ * its result in `*output`; returns 0, or non-zero with a NUL-terminated message in `message`. */
+typedef int32_t (*fs_jit_forward_fn)(int64_t context, fs_tensor input, fs_tensor* output, char* message, int32_t capacity);
+/* Builds a script module holding `count` tensors under their dotted state-dict keys (nested submodules; is_buffer[k]
+ * 0 = parameter, 1 = buffer), traces `forward(context, input)` with libtorch's tracer into its `forward` method and
+ * saves it to `path` (torch.jit.load reads it). */
+FS_API int32_t fs_jit_trace_save(const char* class_name, const char* const* keys, const fs_tensor* tensors,
+                                 const int32_t* is_buffer, int32_t count, fs_tensor input, fs_jit_forward_fn forward,
+                                 int64_t context, const char* path);
+/* Loads a saved script module (in eval mode); release it with fs_jit_free. */
+FS_API int32_t fs_jit_load(const char* path, fs_jit_module* module);
+/* Runs the module's forward on one tensor; it must return one tensor. */
+FS_API int32_t fs_jit_forward(fs_jit_module module, fs_tensor input, fs_tensor* output);
+FS_API int32_t fs_jit_free(fs_jit_module module);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,13 @@ public sealed class OnnxExportOptions
     /// <summary>The ONNX operator-set version of the default domain: 15, 16 or 17.</summary>
     public int Opset { get; init; } = 17;
 
+    /// <summary>
+    /// Whether a zoo network is exported in its float32 inference form (<c>SegmentationModel.ForInference</c>): batch
+    /// norms that follow a convolution are folded into its weight and bias, so the graph has no BatchNormalization
+    /// there. The weights keep the network's state-dict names. Other modules are exported as built. Default true.
+    /// </summary>
+    public bool FoldBatchNorm { get; init; } = true;
+
     /// <summary>The graph input's name.</summary>
     public string InputName { get; init; } = "input";
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using FastSeg.Export.Onnx.Proto;
 using FastSeg.Models;
@@ -10,7 +11,8 @@ namespace FastSeg.Export;
 /// <summary>
 /// Writes a network to an ONNX file: one eval-mode forward pass is recorded at FastSeg's dispatch path, each ATen
 /// call is mapped to ONNX operators (<c>AtenToOnnx</c>), and parameters and buffers become initializers named by their
-/// state-dict keys. The file loads in ONNX Runtime without FastSeg or libtorch.
+/// state-dict keys. Zoo networks are exported in their inference form by default (batch norms folded into the
+/// convolutions before them, see <see cref="OnnxExportOptions.FoldBatchNorm"/>). The file loads in ONNX Runtime without FastSeg or libtorch.
 /// </summary>
 public static class OnnxExporter
 {
@@ -54,8 +56,9 @@ public static class OnnxExporter
             throw new InvalidOperationException(
                 $"{model.GetName()} is in training mode; ONNX export records the inference graph (BatchNorm with running statistics, no dropout): call model.eval() first");
 
-        var (graph, builder, recorded) = Record(model, options, shape);
-        if (options.DynamicHeightWidth) CheckSizeIndependent(model, options, shape, graph);
+        using var form = ExportForm.Create(model, options.FoldBatchNorm);
+        var (graph, builder, recorded) = Record(form, options, shape);
+        if (options.DynamicHeightWidth) CheckSizeIndependent(form, options, shape, graph);
 
         var proto = new ModelProto
         {
@@ -63,26 +66,35 @@ public static class OnnxExporter
             ProducerName = "FastSeg",
             ProducerVersion = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "",
             Graph = graph,
-            DocString = $"{model.GetName()} exported by FastSeg from one eval forward pass at [{string.Join(", ", shape)}]",
+            DocString = $"{model.GetName()} exported by FastSeg from one eval forward pass at [{string.Join(", ", shape)}]" +
+                        (form.Folded ? " of its float32 inference form (batch norms folded into their convolutions)" : ""),
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
+        if (model is SegmentationModel network)
+        {
+            // What a deployment needs beside the graph: sizes must be multiples of input_multiple (pad or resize).
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = "fastseg.model", Value = network.Info?.Name ?? network.GetName() });
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = "fastseg.num_classes", Value = network.NumClasses.ToString(CultureInfo.InvariantCulture) });
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = "fastseg.input_multiple", Value = network.InputMultiple.ToString(CultureInfo.InvariantCulture) });
+        }
         var counts = graph.Node.GroupBy(n => n.OpType).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key, g => g.Count());
         return (proto, new OnnxExportSummary("", graph.Node.Count, graph.Initializer.Count, builder.InitializerElements, counts, recorded));
     }
 
     // Records one forward pass at `shape` and maps it to an ONNX graph.
-    private static (GraphProto Graph, OnnxGraphBuilder Builder, int Recorded) Record(nn.Module<Tensor, Tensor> model, OnnxExportOptions options, long[] shape)
+    private static (GraphProto Graph, OnnxGraphBuilder Builder, int Recorded) Record(ExportForm form, OnnxExportOptions options, long[] shape)
     {
+        var model = form.Module;
         var device = model.parameters().FirstOrDefault()?.device ?? CPU;
         using var scope = NewDisposeScope();
         // Any values do: the graph does not depend on them. A ramp avoids the special cases of a constant image.
         var input = linspace(-1, 1, shape.Aggregate(1L, (a, b) => a * b)).reshape(shape).to(device);
         if (model is SegmentationModel seg) seg.CheckInput(input);
         using var grad = no_grad();
-        using var recorder = OpRecorder.Start(model);
+        using var recorder = OpRecorder.Start(form.StateOwner);
         var output = model.call(input);
         recorder.Stop();
-        var builder = new OnnxGraphBuilder(options, options.InputName, input, model);
+        var builder = new OnnxGraphBuilder(options, options.InputName, input, form.StateOwner);
         foreach (var op in recorder.Operations) builder.Add(op);
         if (!builder.IsDynamic(output))
             throw new OnnxExportException($"{model.GetName()}'s output does not depend on its input; there is no graph to export");
@@ -98,11 +110,12 @@ public static class OnnxExporter
     // A graph that takes any height and width must not depend on the size it was recorded at: record it again at a
     // second size and require the same nodes and the same constants (weights aside). The first difference names the
     // operator and module that baked a size into the graph.
-    private static void CheckSizeIndependent(nn.Module<Tensor, Tensor> model, OnnxExportOptions options, long[] shape, GraphProto graph)
+    private static void CheckSizeIndependent(ExportForm form, OnnxExportOptions options, long[] shape, GraphProto graph)
     {
+        var model = form.Module;
         long step = model is SegmentationModel seg ? seg.InputMultiple * ((32 + seg.InputMultiple - 1) / seg.InputMultiple) : 32;
         long[] second = [shape[0], shape[1], shape[2] + 2 * step, shape[3] + step];
-        var (other, _, _) = Record(model, options, second);
+        var (other, _, _) = Record(form, options, second);
         for (int k = 0; k < Math.Max(graph.Node.Count, other.Node.Count); k++)
         {
             if (k < graph.Node.Count && k < other.Node.Count && graph.Node[k].Equals(other.Node[k])) continue;

@@ -34,15 +34,56 @@ public class ExportCommandTests
             }
             var output = Path.Combine(folder, "net.onnx");
             var (code, stdout, stderr) = Run("export", "--model", "linknet", "--checkpoint", checkpoint, "--classes", "4",
-                                             "--format", "onnx", "--size", "128x64", "--dynamic", "--output", output);
+                                             "--format", "onnx", "--size", "128x64", "--dynamic", "--keep-batchnorm", "--output", output);
             Assert.True(code == 0, stderr);
             Assert.Contains("linknet at 128x64 (any height and width)", stdout);
             var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(output));
             Assert.Equal(17, proto.OpsetImport.Single().Version);
+            // --keep-batchnorm: the network as built, every weight as the checkpoint has it
+            Assert.Contains(proto.Graph.Node, n => n.OpType == "BatchNormalization");
             var weight = proto.Graph.Initializer.Single(i => i.Name == key);
             Assert.Equal(expected, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(weight.RawData.Span).ToArray());
             Assert.Equal("width", proto.Graph.Input[0].Type.TensorType.Shape.Dim[3].DimParam);
             Assert.Equal(4, proto.Graph.Output[0].Type.TensorType.Shape.Dim[1].DimValue);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ExportsTorchScriptThatLibtorchRunsLikeTheCheckpoint()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"fastseg-export-ts-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var checkpoint = Path.Combine(folder, "best.pth");
+            var output = Path.Combine(folder, "net.pt");
+            manual_seed(5);
+            using var model = ModelZoo.Create("linknet", numClasses: 4);
+            model.SaveWeights(checkpoint);
+            model.eval();
+            var (code, stdout, stderr) = Run("export", "--model", "linknet", "--checkpoint", checkpoint, "--classes", "4",
+                                             "--format", "torchscript", "--size", "128x64", "--output", output);
+            Assert.True(code == 0, stderr);
+            Assert.Contains("linknet at 128x64, TorchScript", stdout);
+
+            using var scope = NewDisposeScope();
+            using var grad = no_grad();
+            var input = linspace(-2, 2, 3 * 64 * 128).reshape(1, 3, 64, 128).sin();
+            var expected = model.call(input);
+            using var loaded = jit.load(output);
+            var actual = loaded.call(input);
+            Assert.Equal(expected.shape, actual.shape);
+            double scale = expected.abs().max().item<float>();
+            double worst = (actual - expected).abs().max().item<float>();
+            Assert.True(worst <= 1e-4 * scale, $"max |TorchScript - FastSeg| = {worst:G4}, scale {scale:G4}");
+
+            (code, _, stderr) = Run("export", "--model", "linknet", "--format", "torchscript", "--dynamic", "--output", output);
+            Assert.Equal(2, code);
+            Assert.Contains("--dynamic is for ONNX", stderr);
         }
         finally
         {

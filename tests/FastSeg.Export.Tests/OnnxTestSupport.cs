@@ -1,3 +1,5 @@
+using FastSeg.Models;
+using FastSeg.Models.Zoo;
 using Microsoft.ML.OnnxRuntime;
 using DenseTensorF = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Xunit;
@@ -65,5 +67,37 @@ internal static class OnnxTestSupport
         Assert.True(worst <= 1e-4 * scale,
             $"{what}: max |ONNX Runtime - FastSeg| = {worst:G4} at element {at} ({actual.Values[at]:G6} vs {expected.Values[at]:G6}), " +
             $"{worst / scale:G3} of the logits' max |value| {scale:G4} (limit 1e-4)");
+    }
+
+    /// <summary>
+    /// A zoo network in eval mode with 5 classes, deterministic weights, batch-norm statistics away from (0, 1) and no
+    /// all-zero weights, so a wrong use of any of them shows in the logits.
+    /// </summary>
+    public static SegmentationModel Build(string name)
+    {
+        manual_seed(7);
+        var model = ModelZoo.Create(name, numClasses: 5);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        // BatchNorm statistics away from (0, 1), so a wrong use of them would show.
+        foreach (var (key, buffer) in model.named_buffers())
+        {
+            if (key.EndsWith("running_mean", StringComparison.Ordinal)) buffer.copy_(rand_like(buffer) * 0.2 - 0.1);
+            if (key.EndsWith("running_var", StringComparison.Ordinal)) buffer.copy_(rand_like(buffer) * 0.5 + 0.75);
+        }
+        // Zero-initialised weights (a gate or a last norm started at zero) would make the logits constant and hide
+        // mapping mistakes before them; give them small deterministic values.
+        foreach (var (_, p) in model.named_parameters())
+            if (p.abs().max().item<float>() == 0)
+                p.copy_((arange(0, p.numel(), dtype: ScalarType.Float32) * 0.37).sin().reshape(p.shape) * 0.5);
+        return model;
+    }
+
+    /// <summary>(1, 3, H, W) rounded up to the network's input multiple.</summary>
+    public static long[] Size(SegmentationModel model, long height, long width)
+    {
+        long m = Math.Max(model.InputMultiple, 1);
+        return [1, 3, (height + m - 1) / m * m, (width + m - 1) / m * m];
     }
 }

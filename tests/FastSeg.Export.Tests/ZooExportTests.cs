@@ -14,33 +14,6 @@ public class ZooExportTests
 {
     public static IEnumerable<object[]> Networks() => ModelZoo.Names.Select(n => new object[] { n });
 
-    private static SegmentationModel Build(string name)
-    {
-        manual_seed(7);
-        var model = ModelZoo.Create(name, numClasses: 5);
-        model.eval();
-        using var scope = NewDisposeScope();
-        using var grad = no_grad();
-        // BatchNorm statistics away from (0, 1), so a wrong use of them would show.
-        foreach (var (key, buffer) in model.named_buffers())
-        {
-            if (key.EndsWith("running_mean", StringComparison.Ordinal)) buffer.copy_(rand_like(buffer) * 0.2 - 0.1);
-            if (key.EndsWith("running_var", StringComparison.Ordinal)) buffer.copy_(rand_like(buffer) * 0.5 + 0.75);
-        }
-        // Zero-initialised weights (a gate or a last norm started at zero) would make the logits constant and hide
-        // mapping mistakes before them; give them small deterministic values.
-        foreach (var (_, p) in model.named_parameters())
-            if (p.abs().max().item<float>() == 0)
-                p.copy_((arange(0, p.numel(), dtype: ScalarType.Float32) * 0.37).sin().reshape(p.shape) * 0.5);
-        return model;
-    }
-
-    private static long[] Size(SegmentationModel model, long height, long width)
-    {
-        long m = Math.Max(model.InputMultiple, 1);
-        return [1, 3, (height + m - 1) / m * m, (width + m - 1) / m * m];
-    }
-
     [Theory]
     [MemberData(nameof(Networks))]
     public void ExportedLogitsEqualFastSegs(string name)
@@ -61,6 +34,32 @@ public class ZooExportTests
         double limit = 1e-4 * MaxAbs(expected.Values);
         int off = expected.Values.Where((v, k) => Math.Abs((double)v - actual.Values[k]) > limit).Count();
         Assert.True(off <= expected.Values.Length / 100, $"segnet: {off} of {expected.Values.Length} logits differ by more than 1e-4 of the scale");
+    }
+
+    /// <summary>
+    /// By default a zoo network is exported in its inference form: only the batch norms the folding leaves (after an
+    /// add or a concat) remain as BatchNormalization; FoldBatchNorm = false exports every one, and both files agree.
+    /// </summary>
+    [Fact]
+    public void BatchNormsAreFoldedUnlessAskedNotTo()
+    {
+        using var model = Build("bisenetv2");
+        var size = Size(model, 64, 128);
+        var folded = OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = size });
+        var kept = OnnxExporter.ExportToBytes(model, new OnnxExportOptions { InputShape = size, FoldBatchNorm = false });
+        static int BatchNorms(byte[] file) =>
+            Onnx.Proto.ModelProto.Parser.ParseFrom(file).Graph.Node.Count(n => n.OpType == "BatchNormalization");
+        using (var form = ExportForm.Create(model, foldBatchNorm: true))
+        {
+            var folding = ((FastSeg.Models.Inference.InferenceModel)form.Module).Folding!;
+            Assert.Equal(folding.Unfolded.Count, BatchNorms(folded));
+            Assert.Equal(folding.Folded.Count + folding.Unfolded.Count, BatchNorms(kept));
+        }
+        var names = Onnx.Proto.ModelProto.Parser.ParseFrom(folded).Graph.Initializer.Select(i => i.Name).ToHashSet();
+        Assert.Contains(model.state_dict().Keys.First(k => k.EndsWith(".weight", StringComparison.Ordinal)), names);
+        var expected = Reference(model, size);
+        AssertClose(expected, Run(folded, size), "bisenetv2 folded");
+        AssertClose(expected, Run(kept, size), "bisenetv2 as built");
     }
 
     /// <summary>

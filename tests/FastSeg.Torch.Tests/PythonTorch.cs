@@ -100,3 +100,13 @@ public sealed class PythonTorchFactAttribute : FactAttribute
         if (!PythonTorch.IsAvailable) Skip = "needs Python with torch: " + PythonTorch.UnavailableReason;
     }
 }
+
+/// <summary>A theory that needs <see cref="PythonTorch"/>; it is skipped, with the reason, where that is unavailable.</summary>
+public sealed class PythonTorchTheoryAttribute : TheoryAttribute
+{
+    /// <summary>Sets <see cref="FactAttribute.Skip"/> when Python with torch cannot be run.</summary>
+    public PythonTorchTheoryAttribute()
+    {
+        if (!PythonTorch.IsAvailable) Skip = "needs Python with torch: " + PythonTorch.UnavailableReason;
+    }
+}

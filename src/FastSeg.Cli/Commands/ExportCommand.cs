@@ -21,16 +21,19 @@ internal sealed record ExportSettings
     /// <summary>Class count; null takes it from the checkpoint (19 without one).</summary>
     public int? NumClasses { get; init; }
 
-    /// <summary>The file format: only "onnx".</summary>
+    /// <summary>The file format: "onnx" or "torchscript".</summary>
     public string Format { get; init; } = "onnx";
 
     /// <summary>The recorded input size (width, height).</summary>
     public (int Width, int Height) Size { get; init; } = (1024, 512);
 
-    /// <summary>Whether the file takes any height and width.</summary>
+    /// <summary>Whether the file takes any height and width (ONNX only).</summary>
     public bool Dynamic { get; init; }
 
-    /// <summary>ONNX opset.</summary>
+    /// <summary>Whether batch norms stay as they are instead of being folded into the convolutions before them.</summary>
+    public bool KeepBatchNorm { get; init; }
+
+    /// <summary>ONNX opset (ONNX only).</summary>
     public int Opset { get; init; } = 17;
 
     /// <summary>The output file; its folder must exist.</summary>
@@ -38,7 +41,8 @@ internal sealed record ExportSettings
 }
 
 /// <summary>
-/// <c>fastseg export</c>: writes a zoo network with its trained weights to an ONNX file for ONNX Runtime.
+/// <c>fastseg export</c>: writes a zoo network with its trained weights to an ONNX file for ONNX Runtime, or to a
+/// TorchScript file traced by libtorch (for <c>torch.jit.load</c>).
 /// Exit codes: 0 written; 1 a problem with the files or the network (one line on stderr, no file written); 2 bad settings.
 /// </summary>
 internal static class ExportCommand
@@ -46,18 +50,19 @@ internal static class ExportCommand
     /// <summary>The <c>export</c> command.</summary>
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
-        var output = new Option<string>("--output", "-o") { Description = "the ONNX file to write (its folder must exist)", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "the ONNX or TorchScript file to write (its folder must exist)", Required = true };
         var checkpoint = Options.Text("--checkpoint", "weights: a trainer checkpoint (best.pth) or a state dict (default: the network's initial weights)", "FILE");
         var model = Options.Text("--model", "zoo network (default: the one the checkpoint's training config names)", "NAME");
         var encoder = Options.Text("--encoder", "encoder or variant (default: the checkpoint's, else the network's)", "NAME");
         var classes = Options.OptionalInt("--classes", "class count (default: from the checkpoint, else 19)");
-        var format = Options.Choice("--format", "onnx", "file format", "onnx");
+        var format = Options.Choice("--format", "onnx", "file format: ONNX for ONNX Runtime, TorchScript for torch.jit.load", "onnx", "torchscript");
         var size = Options.Size("--size", "the input size the graph is recorded at (default 1024x512)");
-        var dynamic = Options.Flag("--dynamic", "accept any height and width (multiples of the network's input multiple)");
+        var dynamic = Options.Flag("--dynamic", "ONNX: accept any height and width (multiples of the network's input multiple)");
+        var keepBatchNorm = Options.Flag("--keep-batchnorm", "export the network as built, without folding batch norms into the convolutions before them");
         var opset = Options.OptionalInt("--opset", $"ONNX opset, {OnnxExportOptions.MinOpset} to {OnnxExportOptions.MaxOpset} (default 17)");
-        var command = new Command("export", "write a network with its weights to an ONNX file (for ONNX Runtime, no libtorch needed)")
+        var command = new Command("export", "write a network with its weights to an ONNX file (for ONNX Runtime, no libtorch needed) or a TorchScript file")
         {
-            output, checkpoint, model, encoder, classes, format, size, dynamic, opset,
+            output, checkpoint, model, encoder, classes, format, size, dynamic, keepBatchNorm, opset,
         };
         command.SetAction(parse => Run(new ExportSettings
         {
@@ -69,6 +74,7 @@ internal static class ExportCommand
             Format = parse.GetValue(format)!,
             Size = parse.GetValue(size) ?? (1024, 512),
             Dynamic = parse.GetValue(dynamic),
+            KeepBatchNorm = parse.GetValue(keepBatchNorm),
             Opset = parse.GetValue(opset) ?? 17,
         }, stdout, stderr));
         return command;
@@ -86,6 +92,11 @@ internal static class ExportCommand
             stderr.WriteLine($"fastseg export: --opset must be {OnnxExportOptions.MinOpset} to {OnnxExportOptions.MaxOpset}, got {s.Opset}");
             return 2;
         }
+        if (s.Format == "torchscript" && s.Dynamic)
+        {
+            stderr.WriteLine("fastseg export: --dynamic is for ONNX; a TorchScript trace keeps the sizes of --size");
+            return 2;
+        }
         if (s.Checkpoint is null && s.Model is null)
         {
             stderr.WriteLine("fastseg export: give --model NAME or --checkpoint FILE (a trainer checkpoint names its network)");
@@ -101,11 +112,19 @@ internal static class ExportCommand
                 ? checkpoint.CreateModel(s.Model, s.Encoder, s.NumClasses)
                 : ModelZoo.Create(s.Model!, s.Encoder, s.NumClasses ?? 19);
             model.eval();
+            long[] shape = [1, model.InputChannels, s.Size.Height, s.Size.Width];
+            if (s.Format == "torchscript")
+            {
+                TorchScriptExporter.Export(model, s.Output, new TorchScriptExportOptions { InputShape = shape, FoldBatchNorm = !s.KeepBatchNorm });
+                stdout.WriteLine($"{Path.GetFullPath(s.Output)}: {model.Info?.Name ?? model.GetName()} at {s.Size.Width}x{s.Size.Height}, TorchScript (libtorch trace)");
+                return 0;
+            }
             var summary = OnnxExporter.Export(model, s.Output, new OnnxExportOptions
             {
-                InputShape = [1, model.InputChannels, s.Size.Height, s.Size.Width],
+                InputShape = shape,
                 DynamicHeightWidth = s.Dynamic,
                 Opset = s.Opset,
+                FoldBatchNorm = !s.KeepBatchNorm,
             });
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{summary.Path}: {model.Info?.Name ?? model.GetName()} at {s.Size.Width}x{s.Size.Height}{(s.Dynamic ? " (any height and width)" : "")}, " +
