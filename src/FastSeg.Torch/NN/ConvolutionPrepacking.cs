@@ -73,6 +73,13 @@ public static partial class torch
 
             private Tensor Run(Tensor input)
             {
+                // conv2d_run reads a channels-last input as dense: a channel slice of a channels-last tensor (a
+                // chunk or split) gives wrong results in libtorch 1.13, so anything not densely channels-last is copied.
+                if (!input.is_contiguous(MemoryFormat.ChannelsLast))
+                {
+                    using var dense = input.contiguous(MemoryFormat.ChannelsLast);
+                    return Run(dense);
+                }
                 var context = Volatile.Read(ref _context) ?? Pack(input);
                 return mkldnn_prepacked.conv2d_run(input, context);
             }
