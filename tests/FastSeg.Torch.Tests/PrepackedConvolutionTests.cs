@@ -9,8 +9,8 @@ namespace FastSeg.Torch.Tests;
 /// <summary>
 /// A block with every position <c>prepack_convolutions</c> must tell apart: a convolution followed by a ReLU module
 /// (fusable), one whose output is also added elsewhere before its ReLU, a ReLU module shared by a fusable convolution
-/// and a sum, a convolution followed by a ReLU inside a module's own forward (not a ReLU module), and a convolution on
-/// a channel slice (a non-dense channels-last input).
+/// and a sum, a convolution followed by an in-place ReLU in a module's own forward (fusable: that relu_ is skipped),
+/// the same with an out-of-place ReLU (not fused), and a convolution on a channel slice (a non-dense channels-last input).
 /// </summary>
 internal sealed class PrepackBlock : Module<Tensor, Tensor>
 {
@@ -20,6 +20,7 @@ internal sealed class PrepackBlock : Module<Tensor, Tensor>
     public readonly Conv2d sharedInput = Conv2d(8, 8, 1);
     public readonly Module<Tensor, Tensor> sharedRelu = ReLU(inplace: true);
     public readonly Conv2d inline_ = Conv2d(8, 8, 3, padding: 1, bias: false);
+    public readonly Conv2d outOfPlace = Conv2d(8, 8, 1);
     public readonly Conv2d sliced = Conv2d(4, 8, 1);
 
     public PrepackBlock() : base(nameof(PrepackBlock)) => RegisterComponents();
@@ -33,6 +34,7 @@ internal sealed class PrepackBlock : Module<Tensor, Tensor>
         var s = sharedRelu.call(sharedInput.call(y)); // fusable, but sharedRelu is also called on a sum below
         var t = sharedRelu.call(s + y);
         var u = inline_.call(t).relu_(); // a ReLU in this module's own forward, not a ReLU module
+        u = outOfPlace.call(u).relu() + u;
         var v = sliced.call(u.narrow(1, 2, 4));
         return (u + v).MoveToOuterDisposeScope();
     }
@@ -110,16 +112,29 @@ public class PrepackedConvolutionTests
         using var scope = NewDisposeScope();
         var x = randn(1, 3, 30, 42).contiguous(MemoryFormat.ChannelsLast);
         Tensor expected;
-        using (inference_mode()) expected = block.call(x).clone();
+        using (inference_mode())
+        using (var eagerProfile = Profiling.OperatorProfile.Start())
+        {
+            expected = block.call(x).clone();
+            Assert.Equal((6, 3, 3), (Calls(eagerProfile, "aten::conv2d"), Calls(eagerProfile, "aten::relu"), Calls(eagerProfile, "aten::relu_")));
+        }
 
         using (var prepacking = utils.prepack_convolutions(block, x))
         {
-            Assert.Equal(new[] { ("stem.0", "stem.1"), ("sharedInput", "sharedRelu") }, prepacking.FusedWithRelu.ToArray());
-            Assert.Equal(new[] { "branched", "inline_", "sliced" }, prepacking.Plain.ToArray());
+            Assert.Equal(new[] { ("stem.0", "stem.1"), ("sharedInput", "sharedRelu"), ("inline_", "relu_ in the module's own forward") },
+                prepacking.FusedWithRelu.ToArray());
+            Assert.Equal(new[] { "branched", "outOfPlace", "sliced" }, prepacking.Plain.ToArray());
             Assert.Empty(prepacking.Unpacked);
             Tensor actual;
-            using (inference_mode()) actual = block.call(x);
-            Assert.Equal(5, prepacking.PackedCount);
+            using (inference_mode())
+            using (var profile = Profiling.OperatorProfile.Start())
+            {
+                actual = block.call(x);
+                // stem.1 passes its input through; inline_'s relu_ returns at once; sharedRelu still runs twice.
+                Assert.Equal((0, 6, 2, 2), (Calls(profile, "aten::conv2d"), Calls(profile, "mkldnn_prepacked::conv2d_run"),
+                    Calls(profile, "aten::relu"), Calls(profile, "aten::relu_")));
+            }
+            Assert.Equal(6, prepacking.PackedCount);
             Assert.True(actual.is_contiguous(MemoryFormat.ChannelsLast) || actual.is_contiguous());
             double error = (actual - expected).abs().max().item<float>();
             Assert.True(error <= 1e-5 * expected.abs().max().item<float>(), $"differs by {error:G3}");
@@ -131,6 +146,9 @@ public class PrepackedConvolutionTests
             Assert.True(again.equal(expected));
         }
     }
+
+    private static long Calls(Profiling.OperatorProfile profile, string op) =>
+        profile.Rows.Where(r => r.Operator == op).Sum(r => r.Calls);
 
     [Fact]
     public void PrepackingNeedsEvaluationMode()

@@ -201,6 +201,7 @@ internal unsafe ref struct OpCall
     {
         var results = OpResults.Buffer;
         int status, n;
+        nn.NonNegativeOutput.Clear(); // any operator may write a tensor a fused convolution marked
         try
         {
             fixed (FsValue* args = &_args[0])

@@ -51,6 +51,29 @@ public static partial class torch
         }
 
         /// <summary>
+        /// The output of the last convolution fused with ReLU whose ReLU is applied in place by other code
+        /// (<c>conv.call(x).relu_()</c> in a block's forward). Every dispatcher call clears it, so <c>relu_</c> on that
+        /// tensor is skipped only when no operator ran in between: the tensor is then known to be ≥ 0 and unchanged.
+        /// </summary>
+        internal static class NonNegativeOutput
+        {
+            [ThreadStatic] private static Tensor? t_pending;
+
+            internal static void Clear() => t_pending = null;
+
+            internal static void Mark(Tensor output) => t_pending = output;
+
+            /// <summary>Whether <paramref name="t"/> is (an alias of) the marked output; clears the mark.</summary>
+            internal static bool Consume(Tensor t)
+            {
+                var pending = t_pending;
+                if (pending is null) return false;
+                t_pending = null;
+                return ReferenceEquals(pending, t) || (!pending.IsInvalid && OpTrace.ImplOf(pending) == OpTrace.ImplOf(t));
+            }
+        }
+
+        /// <summary>
         /// One convolution module run through <see cref="mkldnn_prepacked.conv2d_run"/>. The weights are packed on the
         /// first call, for that call's input size (oneDNN picks the weight layout for it; other sizes still run).
         /// </summary>
@@ -62,10 +85,13 @@ public static partial class torch
             private ScriptObject? _context;
             private bool _disposed;
 
-            internal PrepackedConvolution(Conv2d conv, string attr)
+            private readonly bool _marksOutput;
+
+            internal PrepackedConvolution(Conv2d conv, string attr, bool marksOutput)
             {
                 _conv = conv;
                 _attr = attr;
+                _marksOutput = marksOutput;
                 conv.CallReplacement = Run;
             }
 
@@ -81,7 +107,9 @@ public static partial class torch
                     return Run(dense);
                 }
                 var context = Volatile.Read(ref _context) ?? Pack(input);
-                return mkldnn_prepacked.conv2d_run(input, context);
+                var output = mkldnn_prepacked.conv2d_run(input, context);
+                if (_marksOutput) NonNegativeOutput.Mark(output);
+                return output;
             }
 
             private ScriptObject Pack(Tensor input)
@@ -121,8 +149,11 @@ public static partial class torch
             /// forward pass of <paramref name="example"/> proves it safe: every call of the convolution module produced
             /// a tensor that only a ReLU module's <c>relu</c>/<c>relu_</c> read (and that is not the module's output),
             /// and that ReLU module (a module whose every own operator call is one relu, such as <c>nn.ReLU</c>) only
-            /// ever received such tensors; the ReLU module then passes its input through. A ReLU applied by other code
-            /// (e.g. <c>x.relu_()</c> inside a block's forward) is left alone and the convolution is packed without it.
+            /// ever received such tensors; the ReLU module then passes its input through. A convolution whose output
+            /// only an in-place <c>relu_</c> by other code reads (<c>conv.call(x).relu_()</c> in a block's forward, also
+            /// through a folded batch norm) is fused too, and that <c>relu_</c> returns at once when no other operator
+            /// ran since the convolution. An out-of-place <c>relu()</c> by other code is left alone (its result is a new
+            /// tensor that may be changed in place) and the convolution is packed without it.
             /// Meant for evaluation-only copies in their final dtype and layout (packed weights are a snapshot:
             /// later changes to the convolution's weight are not seen). Packed kernels are fastest on channels-last
             /// inputs.
@@ -183,8 +214,9 @@ public static partial class torch
                     reluModules.Add(m);
                 }
 
-                // Each convolution module's calls: whether each one's output went only to a ReLU module.
+                // Each convolution module's calls: whether each one's output went only to a ReLU module or an in-place relu_.
                 var convCalls = new Dictionary<Conv2d, List<(int Call, int? Relu)>>(ReferenceEqualityComparer.Instance);
+                var functionalRelu = new HashSet<Conv2d>(ReferenceEqualityComparer.Instance);
                 var unpacked = new List<(string, string)>();
                 var foreignCalls = new HashSet<Conv2d>(ReferenceEqualityComparer.Instance);
                 for (int i = 0; i < entries.Count; i++)
@@ -199,9 +231,15 @@ public static partial class torch
                     int? relu = null;
                     if (e.Outputs.Length == 1 && e.Outputs[0] != resultImpl
                         && readers.TryGetValue((e.Outputs[0], i), out var r) && r.Count == 1
-                        && IsRelu(entries[r[0]].Op) && entries[r[0]].InputAt(0) == e.Outputs[0]
-                        && entries[r[0]].Caller is { } reluCaller && reluModules.Contains(reluCaller))
-                        relu = r[0];
+                        && IsRelu(entries[r[0]].Op) && entries[r[0]].InputAt(0) == e.Outputs[0])
+                    {
+                        if (entries[r[0]].Caller is { } reluCaller && reluModules.Contains(reluCaller)) relu = r[0];
+                        else if (entries[r[0]].Op == Aten.relu_.FullName)
+                        {
+                            relu = r[0];
+                            functionalRelu.Add(conv.Module);
+                        }
+                    }
                     if (!convCalls.TryGetValue(conv.Module, out var list)) convCalls[conv.Module] = list = new();
                     list.Add((i, relu));
                 }
@@ -236,11 +274,12 @@ public static partial class torch
                         if (!convCalls.TryGetValue(conv, out var calls)) { unpacked.Add((name, "not run by the example input")); continue; }
                         if (!packed.Add(conv)) continue; // a module registered under two names
                         bool relu = withRelu.Contains(conv);
-                        kernels.Add(new PrepackedConvolution(conv, relu ? "relu" : "none"));
+                        kernels.Add(new PrepackedConvolution(conv, relu ? "relu" : "none", relu && functionalRelu.Contains(conv)));
                         if (relu)
                         {
-                            var activation = entries[calls[0].Relu!.Value].Caller!;
-                            fused.Add((name, names[activation]));
+                            var activation = entries[calls[0].Relu!.Value].Caller;
+                            fused.Add((name, activation is not null && reluModules.Contains(activation) ? names[activation]
+                                : $"relu_ in {(activation is null || names[activation].Length == 0 ? "the module's own forward" : names[activation])}"));
                         }
                         else plain.Add(name);
                     }
