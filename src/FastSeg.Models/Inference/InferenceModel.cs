@@ -84,7 +84,8 @@ public static class CpuFeatures
 /// <summary>
 /// The evaluation-only inference form of a zoo network (<see cref="SegmentationModel.ForInference"/>): a copy of the
 /// network with each batch norm that directly follows a convolution folded into it, weights converted once to the
-/// chosen precision and to channels-last, no parameter requiring a gradient, and every forward pass in inference
+/// chosen precision and to channels-last, convolutions prepacked for oneDNN with their ReLU fused where that is safe
+/// (<see cref="InferenceOptions.FusedKernels"/>), no parameter requiring a gradient, and every forward pass in inference
 /// mode. It takes the same float images as the network and returns float32 logits of the same shape; the network it
 /// was made from is not changed.
 /// </summary>
