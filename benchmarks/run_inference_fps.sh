@@ -2,6 +2,7 @@
 # FPS at 1024x512 (batch 1, 2 threads) of PyTorch 1.13 eager fp32, FastSeg eager fp32 (the network as built) and
 # FastSeg's inference form (SegmentationModel.ForInference: BN folded, channels-last, weights converted once) in fp32
 # and bf16, alternated network by network so all four see the same load; one JSON object per line, with the load.
+# UNFUSED=1 adds the inference form without prepacked/fused convolutions (--no-fused-kernels) in fp32 and bf16.
 #   benchmarks/run_inference_fps.sh LOG [NAME ...]      (default: ddrnet ppliteseg stdc bisenetv2 fastscnn)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +33,9 @@ for name in "${names[@]}"; do
   record fastseg-eager-fp32 dotnet "$cli" bench --model "$name" --eager "${common[@]}"
   record fastseg-inference-fp32 dotnet "$cli" bench --model "$name" --precision fp32 "${common[@]}"
   record fastseg-inference-bf16 dotnet "$cli" bench --model "$name" --precision bf16 "${common[@]}"
+  if [ "${UNFUSED:-0}" = 1 ]; then
+    record fastseg-inference-fp32-unfused dotnet "$cli" bench --model "$name" --precision fp32 --no-fused-kernels "${common[@]}"
+    record fastseg-inference-bf16-unfused dotnet "$cli" bench --model "$name" --precision bf16 --no-fused-kernels "${common[@]}"
+  fi
   echo "$name done (load $(cut -d' ' -f1 /proc/loadavg))" >&2
 done

@@ -29,6 +29,7 @@ extern "C" {
 typedef void* fs_tensor;   /* at::Tensor* */
 typedef void* fs_op;       /* c10::OperatorHandle* */
 typedef void* fs_guard;    /* an RAII guard kept alive between enter and exit */
+typedef void* fs_object;   /* c10::IValue* holding a TorchScript custom-class object (e.g. a prepacked convolution) */
 
 /* Kinds of a boxed value (fs_value.kind). */
 enum fs_value_kind {
@@ -44,7 +45,8 @@ enum fs_value_kind {
     FS_STRING = 8,        /* ptr: NUL-terminated UTF-8 */
     FS_DEVICE = 9,        /* i: device type (0 cpu, 1 cuda), count: index (-1 = current) */
     FS_DEFAULT = 10,      /* argument only: take the schema's default value */
-    FS_BOOL_LIST = 11     /* ptr: const int64_t* (0/1), count */
+    FS_BOOL_LIST = 11,    /* ptr: const int64_t* (0/1), count */
+    FS_OBJECT = 12        /* ptr: fs_object (argument: borrowed; result: a new handle owned by the caller) */
 };
 
 /* One boxed argument or result: 32 bytes, identical layout in C#. */
@@ -76,6 +78,11 @@ FS_API int32_t fs_op_schema(fs_op op, const char** schema);
  * entries were written. Tensor results are new handles owned by the caller. */
 FS_API int32_t fs_op_call(fs_op op, const fs_value* args, int32_t nargs, fs_value* results, int32_t capacity,
                           int32_t* nresults);
+
+/* ---- custom-class objects (results of operators such as mkldnn_prepacked::conv2d_prepack) --------------------- */
+FS_API int32_t fs_object_free(fs_object o);
+/* The object's class name (e.g. "__torch__.torch.classes.mkldnn.ConvOpContext") in a thread-local buffer. */
+FS_API int32_t fs_object_type_name(fs_object o, const char** name);
 
 /* ---- tensors ---------------------------------------------------------------------------------------------------- */
 FS_API int32_t fs_tensor_free(fs_tensor t);

@@ -124,6 +124,15 @@ IValue coerce(const c10::FunctionSchema& schema, size_t index, const c10::TypePt
             }
             break;
         }
+        case K::ClassType: {
+            if (v.kind != FS_OBJECT) bad_kind(schema, index, v);
+            if (v.ptr == nullptr) throw std::invalid_argument(describe_arg(schema, index) + ": null object handle");
+            const auto& object = *static_cast<const IValue*>(v.ptr);
+            if (!object.type()->isSubtypeOf(*type))
+                throw std::invalid_argument(describe_arg(schema, index) + ": got an object of class " +
+                                            object.type()->str());
+            return object;
+        }
         default: break;
     }
     throw std::invalid_argument(describe_arg(schema, index) + ": this argument type is not supported by the bridge");
@@ -184,6 +193,10 @@ struct ResultWriter {
                 v.kind = FS_DOUBLE;
                 v.d = s.toDouble();
             }
+        } else if (iv.isObject()) {
+            fs_value& v = next();
+            v.kind = FS_OBJECT;
+            v.ptr = new IValue(iv);
         } else if (iv.isNone()) {
             next();
         } else {
@@ -193,13 +206,16 @@ struct ResultWriter {
 
     // Releases tensors already handed out when a later result fails, so an error leaks nothing.
     void release_all() {
-        for (int32_t k = 0; k < count; ++k)
+        for (int32_t k = 0; k < count; ++k) {
             if (out[k].kind == FS_TENSOR && out[k].ptr) delete static_cast<at::Tensor*>(out[k].ptr);
+            if (out[k].kind == FS_OBJECT && out[k].ptr) delete static_cast<IValue*>(out[k].ptr);
+        }
         count = 0;
     }
 };
 
 thread_local std::string g_schema_text;
+thread_local std::string g_object_type_name;
 
 }  // namespace
 
@@ -218,6 +234,16 @@ FS_API int32_t fs_op_find(const char* name, const char* overload, fs_op* op) {
 }
 
 FS_API int32_t fs_op_free(fs_op op) { FS_GUARD(delete static_cast<c10::OperatorHandle*>(op)) }
+
+FS_API int32_t fs_object_free(fs_object o) { FS_GUARD(delete static_cast<IValue*>(o)) }
+
+FS_API int32_t fs_object_type_name(fs_object o, const char** name) {
+    FS_GUARD({
+        if (o == nullptr) throw std::invalid_argument("null object handle");
+        g_object_type_name = static_cast<const IValue*>(o)->type()->str();
+        *name = g_object_type_name.c_str();
+    })
+}
 
 FS_API int32_t fs_op_schema(fs_op op, const char** schema) {
     FS_GUARD({

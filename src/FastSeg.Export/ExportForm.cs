@@ -17,6 +17,7 @@ internal sealed class ExportForm : IDisposable
         Precision = InferencePrecision.Fp32,
         ChannelsLast = false,
         FoldBatchNorm = true,
+        FusedKernels = false, // mkldnn_prepacked convolutions have no ONNX or TorchScript form
     };
 
     private readonly bool _owned;

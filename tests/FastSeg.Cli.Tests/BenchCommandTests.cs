@@ -110,6 +110,33 @@ public class BenchCommandTests
         Assert.All(items, i => Assert.True(i.GetProperty("params").GetInt64() > 0 && i.GetProperty("gflops").GetDouble() > 0));
     }
 
+    /// <summary>Calls per frame of <paramref name="op"/> in a --profile table on stderr (0 when absent).</summary>
+    private static double ProfiledCalls(string stderr, string op) =>
+        stderr.Split('\n').Where(l => l.StartsWith(op + " ", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[68..75], System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void ProfileListsTheOperatorsOfTheFusedAndThePlainForm()
+    {
+        string[] common = { "bench", "--model", "fastscnn", "--precision", "fp32", "--profile", "--profile-runs", "2", "--json" };
+        var (code, stdout, fused) = Run(common.Concat(Small).ToArray());
+        Assert.True(code == 0, fused);
+        Assert.Equal("inference", JsonDocument.Parse(stdout).RootElement.GetProperty("form").GetString());
+        (code, _, var plain) = Run(common.Append("--no-fused-kernels").Concat(Small).ToArray());
+        Assert.True(code == 0, plain);
+        Assert.Contains("per-operator profile over 2 forwards", fused);
+        Assert.Contains("outside operators", fused);
+        // Every convolution runs prepacked in the fused form and as aten::conv2d in the plain one, once per call.
+        double prepacked = ProfiledCalls(fused, "mkldnn_prepacked::conv2d_run"), convolutions = ProfiledCalls(plain, "aten::conv2d");
+        Assert.True(prepacked > 10, fused);
+        Assert.Equal(convolutions, prepacked);
+        Assert.Equal(0, ProfiledCalls(fused, "aten::conv2d"));
+        Assert.Equal(0, ProfiledCalls(plain, "mkldnn_prepacked::conv2d_run"));
+        // --profile is for one network; --no-fused-kernels is an inference-form option.
+        Assert.NotEqual(0, Run("bench", "--all", "--profile").code);
+        Assert.NotEqual(0, Run("bench", "--model", "fastscnn", "--eager", "--no-fused-kernels").code);
+    }
+
     [Theory]
     [InlineData("--size", "1024")]
     [InlineData("--size", "axb")]

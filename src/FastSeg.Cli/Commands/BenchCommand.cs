@@ -39,9 +39,13 @@ internal static class BenchCommand
         var minSeconds = Options.Double("--min-seconds", 3, "time at least this long after warm-up", min: 0);
         var warmup = Options.Int("--warmup", 3, "untimed warm-up forwards", min: 0);
         var json = Options.Flag("--json", "print {model, size, batch, dtype, threads, ms, fps} (an array with --all)");
+        var noFused = Options.Flag("--no-fused-kernels", "inference form without prepacked/fused convolutions (InferenceOptions.FusedKernels = false)");
+        var profile = Options.Flag("--profile", "after timing, run --profile-runs more forwards and print the time per ATen operator (ms per frame, share of the frame) on stderr");
+        var profileRuns = Options.Int("--profile-runs", 5, "forwards profiled with --profile", min: 1);
         var command = new Command("bench", "inference latency and FPS (default 1024x512, batch 1, fp32, at least 3 s)")
         {
-            model, all, encoder, size, batch, precision, eager, dtype, channelsLast, threads, minSeconds, warmup, json,
+            model, all, encoder, size, batch, precision, eager, dtype, channelsLast, threads, minSeconds, warmup, json, noFused,
+            profile, profileRuns,
         };
         command.SetAction(parse =>
         {
@@ -49,12 +53,18 @@ internal static class BenchCommand
             bool eagerOptions = parse.GetResult(dtype) is { Implicit: false } || parse.GetValue(channelsLast);
             if ((eagerOptions || parse.GetValue(eager)) && parse.GetResult(precision) is { Implicit: false })
                 throw new UsageException("--precision sets the inference form; --dtype and --channels-last set the eager network (--eager): give one or the other");
+            if ((eagerOptions || parse.GetValue(eager)) && parse.GetValue(noFused))
+                throw new UsageException("--no-fused-kernels sets the inference form; it cannot be combined with --eager, --dtype or --channels-last");
+            if (parse.GetValue(profile) && parse.GetValue(all))
+                throw new UsageException("--profile needs --model (one network at a time)");
             return Run(new BenchSettings(parse.GetValue(model), parse.GetValue(all), parse.GetValue(encoder), width, height,
                 parse.GetValue(batch), parse.GetValue(dtype)!, parse.GetValue(channelsLast), parse.GetValue(threads),
                 parse.GetValue(minSeconds), parse.GetValue(warmup), parse.GetValue(json))
             {
                 Eager = parse.GetValue(eager) || eagerOptions,
                 Precision = Options.ToPrecision(parse.GetValue(precision)!),
+                FusedKernels = !parse.GetValue(noFused),
+                ProfileRuns = parse.GetValue(profile) ? parse.GetValue(profileRuns) : 0,
             }, stdout, stderr);
         });
         return command;
@@ -69,6 +79,12 @@ internal static class BenchCommand
 
         /// <summary>The inference form's precision (when not <see cref="Eager"/>).</summary>
         public InferencePrecision Precision { get; init; } = InferencePrecision.Auto;
+
+        /// <summary>The inference form's <see cref="InferenceOptions.FusedKernels"/>.</summary>
+        public bool FusedKernels { get; init; } = true;
+
+        /// <summary>Forwards to profile per operator after timing (0: no profile).</summary>
+        public int ProfileRuns { get; init; }
     }
 
     private sealed record Result(string Model, int Width, int Height, int Batch, string Form, string DType, bool ChannelsLast,
@@ -92,7 +108,7 @@ internal static class BenchCommand
 
         if (!all)
         {
-            var r = Measure(s, modelName!, encoder, dtype, complexity: false);
+            var r = Measure(s, modelName!, encoder, dtype, complexity: false, stderr);
             if (json) WriteJson(stdout, w => WriteResult(w, r, withComplexity: false));
             else
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -108,7 +124,7 @@ internal static class BenchCommand
         {
             try
             {
-                results.Add(Measure(s, name, null, dtype, complexity: true));
+                results.Add(Measure(s, name, null, dtype, complexity: true, stderr));
                 if (!json) stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {results[^1].Fps:F2} FPS"));
             }
             catch (Exception e) when (e is FastSeg.Torch.TorchException or ArgumentException)
@@ -139,7 +155,7 @@ internal static class BenchCommand
         return failed == 0 ? 0 : 1;
     }
 
-    private static Result Measure(BenchSettings s, string name, string? encoder, ScalarType dtype, bool complexity)
+    private static Result Measure(BenchSettings s, string name, string? encoder, ScalarType dtype, bool complexity, TextWriter stderr)
     {
         int width = s.Width, height = s.Height, batch = s.Batch;
         using var model = ModelZoo.Create(name, encoder);
@@ -157,9 +173,10 @@ internal static class BenchCommand
         if (!s.Eager)
         {
             // The inference form takes the float32 NCHW images users have and converts them itself, so that is timed too.
-            using var form = model.ForInference(new InferenceOptions { Precision = s.Precision });
+            using var form = model.ForInference(new InferenceOptions { Precision = s.Precision, FusedKernels = s.FusedKernels });
             using var images = zeros(batch, 3, height, width);
             var (ms, fps) = Time(form, images, batch, s.Warmup, s.MinSeconds, autocastBf16: false);
+            if (s.ProfileRuns > 0) Profile(form, images, s.ProfileRuns, ms, autocastBf16: false, stderr);
             return new Result(model.Info!.Name, width, height, batch, "inference", form.DType == ScalarType.BFloat16 ? "bf16" : "fp32",
                 form.ChannelsLast, get_num_threads(), ms, fps, parameters, gflops);
         }
@@ -183,6 +200,7 @@ internal static class BenchCommand
         // bf16: weights and input converted to bfloat16; bf16-autocast: fp32 weights and input, CPU autocast to
         // bfloat16 (runs ConvTranspose2d and MaxUnpool2d, which libtorch 1.13 cannot run in converted bf16).
         var (latencyMs, eagerFps) = Time(model, input, batch, s.Warmup, s.MinSeconds, autocastBf16: s.DType == "bf16-autocast");
+        if (s.ProfileRuns > 0) Profile(model, input, s.ProfileRuns, latencyMs, autocastBf16: s.DType == "bf16-autocast", stderr);
         return new Result(model.Info!.Name, width, height, batch, "eager", s.DType, channelsLast, get_num_threads(), latencyMs, eagerFps, parameters, gflops);
     }
 
@@ -201,6 +219,39 @@ internal static class BenchCommand
         watch.Stop();
         double latencyMs = watch.Elapsed.TotalMilliseconds / runs;
         return (latencyMs, batch * 1000.0 / latencyMs);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="runs"/> forwards under an <see cref="OperatorProfile"/> and prints, per operator and input
+    /// kind, calls and milliseconds per frame and the share of the timed frame (<paramref name="frameMs"/>, measured
+    /// without the profile's own overhead); "outside operators" is what the dispatcher calls do not account for.
+    /// </summary>
+    private static void Profile(SegmentationModel model, Tensor input, int runs, double frameMs, bool autocastBf16, TextWriter stderr)
+    {
+        using var inference = inference_mode();
+        using var mixed = autocastBf16 ? autocast(FastSeg.Torch.DeviceType.CPU, ScalarType.BFloat16) : null;
+        IReadOnlyList<OperatorProfile.Row> rows;
+        var watch = Stopwatch.StartNew();
+        using (var profile = OperatorProfile.Start())
+        {
+            for (int i = 0; i < runs; i++) Forward(model, input);
+            watch.Stop();
+            rows = profile.Rows;
+        }
+        double profiledMs = watch.Elapsed.TotalMilliseconds / runs;
+        double inOps = rows.Sum(r => r.TotalMilliseconds) / runs;
+        stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"per-operator profile over {runs} forwards: {profiledMs:F2} ms per profiled frame ({frameMs:F2} ms timed without the profile), {inOps:F2} ms in operators"));
+        stderr.WriteLine($"{"operator",-40} {"first input",-26} {"calls",7} {"ms/frame",10} {"share",7}");
+        foreach (var r in rows)
+        {
+            double ms = r.TotalMilliseconds / runs;
+            if (ms < 0.005) continue;
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Operator,-40} {r.Input,-26} {r.Calls / (double)runs,7:F1} {ms,10:F2} {ms / profiledMs,7:P1}"));
+        }
+        stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{"outside operators",-40} {"",-26} {"",7} {profiledMs - inOps,10:F2} {(profiledMs - inOps) / profiledMs,7:P1}"));
     }
 
     private static void Forward(SegmentationModel model, Tensor input)

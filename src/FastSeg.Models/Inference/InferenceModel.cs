@@ -31,6 +31,14 @@ public sealed record InferenceOptions
 
     /// <summary>Fold each batch norm that directly follows a convolution into it (default true).</summary>
     public bool FoldBatchNorm { get; init; } = true;
+
+    /// <summary>
+    /// Run convolutions through oneDNN with weights packed once and a following ReLU fused in
+    /// (<see cref="nn.utils.prepack_convolutions"/>; default true). Applies only with <see cref="ChannelsLast"/>: the
+    /// packed kernels are slower than the plain ones on NCHW activations. Turn it off for a form made only of
+    /// standard operators (e.g. for ONNX export).
+    /// </summary>
+    public bool FusedKernels { get; init; } = true;
 }
 
 /// <summary>What the CPU this process runs on can do, read once from <c>/proc/cpuinfo</c>.</summary>
@@ -76,7 +84,8 @@ public static class CpuFeatures
 /// <summary>
 /// The evaluation-only inference form of a zoo network (<see cref="SegmentationModel.ForInference"/>): a copy of the
 /// network with each batch norm that directly follows a convolution folded into it, weights converted once to the
-/// chosen precision and to channels-last, no parameter requiring a gradient, and every forward pass in inference
+/// chosen precision and to channels-last, convolutions prepacked for oneDNN with their ReLU fused where that is safe
+/// (<see cref="InferenceOptions.FusedKernels"/>), no parameter requiring a gradient, and every forward pass in inference
 /// mode. It takes the same float images as the network and returns float32 logits of the same shape; the network it
 /// was made from is not changed.
 /// </summary>
@@ -90,7 +99,7 @@ public sealed class InferenceModel : SegmentationModel
     private readonly SegmentationModel network;
 
     private InferenceModel(SegmentationModel network, ScalarType dtype, bool channelsLast, nn.BatchNormFolding? folding,
-        IReadOnlyList<string> float32Modules)
+        IReadOnlyList<string> float32Modules, nn.ConvolutionPrepacking? prepacking)
         : base(network.Name, network.NumClasses, network.InputMultiple, network.InputChannels)
     {
         this.network = network;
@@ -98,6 +107,7 @@ public sealed class InferenceModel : SegmentationModel
         ChannelsLast = channelsLast;
         Folding = folding;
         Float32Modules = float32Modules;
+        Prepacking = prepacking;
         Info = network.Info;
         Options = network.Options;
         RegisterComponents();
@@ -118,6 +128,9 @@ public sealed class InferenceModel : SegmentationModel
     /// (transposed convolutions, max-unpooling; see <see cref="nn.utils.convert_precision"/>).
     /// </summary>
     public IReadOnlyList<string> Float32Modules { get; }
+
+    /// <summary>Which convolutions run prepacked and which have their ReLU fused; null when fused kernels are off.</summary>
+    public nn.ConvolutionPrepacking? Prepacking { get; }
 
     /// <summary>
     /// Makes the inference form of <paramref name="source"/>, a network built through <see cref="ModelZoo"/>: a fresh
@@ -151,7 +164,24 @@ public sealed class InferenceModel : SegmentationModel
             }
             var float32Modules = dtype != ScalarType.Float32 ? nn.utils.convert_precision(copy, dtype) : Array.Empty<string>();
             if (options.ChannelsLast) ToChannelsLast(copy);
-            return new InferenceModel(copy, dtype, options.ChannelsLast, folding, float32Modules);
+            nn.ConvolutionPrepacking? prepacking = null;
+            if (options.FusedKernels && options.ChannelsLast)
+            {
+                // Traced in the dtype and layout the form runs in, so the packed weights are the converted ones.
+                using var scope = NewDisposeScope();
+                var example = zeros(1, copy.InputChannels, RoundUp(64, copy.InputMultiple), RoundUp(128, copy.InputMultiple))
+                    .to(dtype).contiguous(MemoryFormat.ChannelsLast);
+                prepacking = nn.utils.prepack_convolutions(copy, example);
+            }
+            try
+            {
+                return new InferenceModel(copy, dtype, options.ChannelsLast, folding, float32Modules, prepacking);
+            }
+            catch
+            {
+                prepacking?.Dispose();
+                throw;
+            }
         }
         catch
         {
@@ -171,6 +201,13 @@ public sealed class InferenceModel : SegmentationModel
             using var converted = t.contiguous(MemoryFormat.ChannelsLast);
             if (!converted.is_same(t)) t.set_data(converted);
         }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Prepacking?.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <summary>Only evaluation mode: <c>train(true)</c> throws <see cref="InvalidOperationException"/>.</summary>

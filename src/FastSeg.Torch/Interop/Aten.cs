@@ -170,6 +170,8 @@ internal static class Aten
     // neural-network functions
     public static readonly AtenOp conv2d = new("aten::conv2d");
     public static readonly AtenOp conv2d_padding = new("aten::conv2d", "padding");
+    public static readonly AtenOp mkldnn_conv2d_prepack = new("mkldnn_prepacked::conv2d_prepack");
+    public static readonly AtenOp mkldnn_conv2d_run = new("mkldnn_prepacked::conv2d_run");
     public static readonly AtenOp conv_transpose2d = new("aten::conv_transpose2d", "input");
     public static readonly AtenOp batch_norm = new("aten::batch_norm");
     public static readonly AtenOp layer_norm = new("aten::layer_norm");

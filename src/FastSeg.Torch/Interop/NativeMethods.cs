@@ -28,6 +28,7 @@ internal enum ValueKind : int
     Device = 9,
     Default = 10,
     BoolList = 11,
+    Object = 12,
 }
 
 /// <summary>Metadata of a tensor (layout of <c>fs_tensor_info</c>).</summary>
@@ -68,6 +69,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int fs_op_schema(IntPtr op, out IntPtr schema);
     [LibraryImport(Library)]
     internal static partial int fs_op_call(IntPtr op, FsValue* args, int nargs, FsValue* results, int capacity, out int nresults);
+
+    [LibraryImport(Library)] internal static partial int fs_object_free(IntPtr o);
+    [LibraryImport(Library)] internal static partial int fs_object_type_name(IntPtr o, out IntPtr name);
 
     [LibraryImport(Library)] internal static partial int fs_tensor_free(IntPtr t);
     [LibraryImport(Library)]

@@ -1,3 +1,4 @@
+using FastSeg.Torch.Profiling;
 using static FastSeg.Torch.torch;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -75,6 +76,14 @@ internal unsafe ref struct OpCall
     {
         if (t is null) Next(ValueKind.None);
         else Tensor(t);
+    }
+
+    /// <summary>A custom-class object argument (e.g. a prepacked convolution context).</summary>
+    public void Object(ScriptObject o)
+    {
+        ref var v = ref Next(ValueKind.Object);
+        v.Ptr = o.NativeHandle;
+        Keep(o);
     }
 
     public void Int(long value) => Next(ValueKind.Int).I = value;
@@ -192,12 +201,22 @@ internal unsafe ref struct OpCall
     {
         var results = OpResults.Buffer;
         int status, n;
+        nn.NonNegativeOutput.Clear(); // any operator may write a tensor a fused convolution marked
         try
         {
             fixed (FsValue* args = &_args[0])
             fixed (FsValue* res = results)
             {
-                status = NativeMethods.fs_op_call(_op.Handle, args, _count, res, results.Length, out n);
+                if (OperatorProfile.Current is { } profile)
+                {
+                    long start = profile.Begin(_op, new ReadOnlySpan<FsValue>(args, _count));
+                    status = NativeMethods.fs_op_call(_op.Handle, args, _count, res, results.Length, out n);
+                    profile.End(start);
+                }
+                else
+                {
+                    status = NativeMethods.fs_op_call(_op.Handle, args, _count, res, results.Length, out n);
+                }
                 // The recorder reads list arguments from the arena, so it runs before the arena is reset.
                 if (status == 0 && Tracing.OpRecorder.IsActive) Tracing.OpRecorder.OnCall(_op, args, _count, results, n);
                 // Recorded before the argument arena is reset, while tensor-list arguments are still readable.
@@ -272,6 +291,17 @@ internal readonly ref struct OpResults
         return new Tensor(_values[0].Ptr);
     }
 
+    /// <summary>Wraps the single custom-class object the operator returned.</summary>
+    public ScriptObject SingleObject()
+    {
+        if (Count != 1 || _values[0].Kind != ValueKind.Object || _values[0].Ptr == IntPtr.Zero)
+        {
+            ReleaseAll();
+            throw Unexpected("one custom-class object");
+        }
+        return new ScriptObject(_values[0].Ptr);
+    }
+
     public (Tensor, Tensor) TwoTensors()
     {
         if (Count != 2) { ReleaseAll(); throw Unexpected("two tensors"); }
@@ -295,11 +325,14 @@ internal readonly ref struct OpResults
 
     public bool Bool() => Count == 1 && _values[0].Kind == ValueKind.Bool ? _values[0].I != 0 : throw Unexpected("a bool");
 
-    /// <summary>Frees every tensor handle in the results (used for in-place ops and on errors).</summary>
+    /// <summary>Frees every tensor and object handle in the results (used for in-place ops and on errors).</summary>
     public void ReleaseAll()
     {
         for (int k = 0; k < Count; k++)
-            if (_values[k].Kind == ValueKind.Tensor && _values[k].Ptr != IntPtr.Zero)
-                NativeMethods.fs_tensor_free(_values[k].Ptr);
+        {
+            if (_values[k].Ptr == IntPtr.Zero) continue;
+            if (_values[k].Kind == ValueKind.Tensor) NativeMethods.fs_tensor_free(_values[k].Ptr);
+            else if (_values[k].Kind == ValueKind.Object) NativeMethods.fs_object_free(_values[k].Ptr);
+        }
     }
 }

@@ -207,7 +207,7 @@ public static partial class torch
         public Tensor relu() => Ops.Unary(Aten.relu, this);
 
         /// <summary>In place max(x, 0).</summary>
-        public Tensor relu_() => Ops.UnaryInPlace(Aten.relu_, this);
+        public Tensor relu_() => nn.NonNegativeOutput.Consume(this) ? this : Ops.UnaryInPlace(Aten.relu_, this);
 
         /// <summary>Elementwise maximum.</summary>
         public Tensor maximum(Tensor other) => Ops.Binary(Aten.maximum, this, other);

@@ -208,7 +208,8 @@ public sealed class PPLiteSegSpatialAttention : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor up, Tensor low)
     {
         using var scope = NewDisposeScope();
-        var maps = new[] { up.mean(1, keepdim: true), up.max(1, keepdim: true).values, low.mean(1, keepdim: true), low.max(1, keepdim: true).values };
+        // amax: the channel maximum without the argmax indices max(dim) also computes (the reference's torch.max(x, 1)[0]).
+        var maps = new[] { up.mean(1, keepdim: true), up.amax(new long[] { 1 }, keepdim: true), low.mean(1, keepdim: true), low.amax(new long[] { 1 }, keepdim: true) };
         return conv.call(torch.cat(maps, 1)).sigmoid().MoveToOuterDisposeScope();
     }
 }
