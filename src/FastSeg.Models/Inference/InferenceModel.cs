@@ -35,8 +35,9 @@ public sealed record InferenceOptions
     /// <summary>
     /// Run convolutions through oneDNN with weights packed once and a following ReLU fused in
     /// (<see cref="nn.utils.prepack_convolutions"/>; default true). Applies only with <see cref="ChannelsLast"/>: the
-    /// packed kernels are slower than the plain ones on NCHW activations. Turn it off for a form made only of
-    /// standard operators (e.g. for ONNX export).
+    /// packed kernels are slower than the plain ones on NCHW activations. Also runs transposed convolutions as
+    /// ordinary convolutions (<see cref="nn.utils.rewrite_transposed_convolutions"/>), in either layout. Turn it off for
+    /// a form made only of standard operators (e.g. for ONNX export).
     /// </summary>
     public bool FusedKernels { get; init; } = true;
 }
@@ -99,7 +100,7 @@ public sealed class InferenceModel : SegmentationModel
     private readonly SegmentationModel network;
 
     private InferenceModel(SegmentationModel network, ScalarType dtype, bool channelsLast, nn.BatchNormFolding? folding,
-        IReadOnlyList<string> float32Modules, nn.ConvolutionPrepacking? prepacking)
+        IReadOnlyList<string> float32Modules, nn.ConvolutionPrepacking? prepacking, nn.TransposedConvolutionRewrite? deconvolutions)
         : base(network.Name, network.NumClasses, network.InputMultiple, network.InputChannels)
     {
         this.network = network;
@@ -108,6 +109,7 @@ public sealed class InferenceModel : SegmentationModel
         Folding = folding;
         Float32Modules = float32Modules;
         Prepacking = prepacking;
+        TransposedConvolutions = deconvolutions;
         Info = network.Info;
         Options = network.Options;
         RegisterComponents();
@@ -131,6 +133,12 @@ public sealed class InferenceModel : SegmentationModel
 
     /// <summary>Which convolutions run prepacked and which have their ReLU fused; null when fused kernels are off.</summary>
     public nn.ConvolutionPrepacking? Prepacking { get; }
+
+    /// <summary>
+    /// With <see cref="InferenceOptions.FusedKernels"/>, the transposed convolutions that run as ordinary (oneDNN)
+    /// convolutions over a zero-interleaved input (<see cref="nn.utils.rewrite_transposed_convolutions"/>); else null.
+    /// </summary>
+    public nn.TransposedConvolutionRewrite? TransposedConvolutions { get; }
 
     /// <summary>
     /// Makes the inference form of <paramref name="source"/>, a network built through <see cref="ModelZoo"/>: a fresh
@@ -162,8 +170,13 @@ public sealed class InferenceModel : SegmentationModel
                 using var example = zeros(1, copy.InputChannels, RoundUp(64, copy.InputMultiple), RoundUp(128, copy.InputMultiple));
                 folding = nn.utils.fold_batch_norms(copy, example);
             }
-            var float32Modules = dtype != ScalarType.Float32 ? nn.utils.convert_precision(copy, dtype) : Array.Empty<string>();
+            IReadOnlyList<string> float32Modules = dtype != ScalarType.Float32 ? nn.utils.convert_precision(copy, dtype) : Array.Empty<string>();
             if (options.ChannelsLast) ToChannelsLast(copy);
+            // Transposed convolutions as oneDNN convolutions (libtorch's own CPU kernel for them is its slow im2col one).
+            var deconvolutions = options.FusedKernels
+                ? nn.utils.rewrite_transposed_convolutions(copy, dtype, options.ChannelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous)
+                : null;
+            if (deconvolutions is not null) float32Modules = float32Modules.Except(deconvolutions.Rewritten).ToArray();
             nn.ConvolutionPrepacking? prepacking = null;
             if (options.FusedKernels && options.ChannelsLast)
             {
@@ -175,11 +188,12 @@ public sealed class InferenceModel : SegmentationModel
             }
             try
             {
-                return new InferenceModel(copy, dtype, options.ChannelsLast, folding, float32Modules, prepacking);
+                return new InferenceModel(copy, dtype, options.ChannelsLast, folding, float32Modules, prepacking, deconvolutions);
             }
             catch
             {
                 prepacking?.Dispose();
+                deconvolutions?.Dispose();
                 throw;
             }
         }
@@ -206,7 +220,11 @@ public sealed class InferenceModel : SegmentationModel
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        if (disposing) Prepacking?.Dispose();
+        if (disposing)
+        {
+            Prepacking?.Dispose();
+            TransposedConvolutions?.Dispose();
+        }
         base.Dispose(disposing);
     }
 
