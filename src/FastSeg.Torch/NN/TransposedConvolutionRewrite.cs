@@ -101,8 +101,11 @@ public static partial class torch
                 if (x.dtype != kernel.dtype) x = x.to(kernel.dtype);
                 long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
                 long spreadH = (h - 1) * stride[0] + 1, spreadW = (w - 1) * stride[1] + 1;
-                var grid = zeros(new[] { n, c, before[0] + spreadH + before[0] + extra[0], before[1] + spreadW + before[1] + extra[1] }, x.dtype, x.device);
-                if (format == MemoryFormat.ChannelsLast) grid = grid.contiguous(MemoryFormat.ChannelsLast);
+                long gridH = before[0] + spreadH + before[0] + extra[0], gridW = before[1] + spreadW + before[1] + extra[1];
+                // Channels-last zeros are NHWC zeros seen through a permutation: no layout copy.
+                var grid = format == MemoryFormat.ChannelsLast
+                    ? zeros(new[] { n, gridH, gridW, c }, x.dtype, x.device).permute(0, 3, 1, 2)
+                    : zeros(new[] { n, c, gridH, gridW }, x.dtype, x.device);
                 grid.slice(2, before[0], before[0] + spreadH, stride[0]).slice(3, before[1], before[1] + spreadW, stride[1]).copy_(x);
                 return functional.conv2d(grid, kernel, bias, stride: null, padding: (long[]?)null, dilation: dilation, groups: groups).MoveToOuterDisposeScope();
             }
