@@ -136,7 +136,7 @@ public sealed class InferenceModel : SegmentationModel
 
     /// <summary>
     /// With <see cref="InferenceOptions.FusedKernels"/>, the transposed convolutions that run as ordinary (oneDNN)
-    /// convolutions over a zero-interleaved input (<see cref="nn.utils.rewrite_transposed_convolutions"/>); else null.
+    /// float32 convolutions over a zero-interleaved input (<see cref="nn.utils.rewrite_transposed_convolutions"/>); else null.
     /// </summary>
     public nn.TransposedConvolutionRewrite? TransposedConvolutions { get; }
 
@@ -172,11 +172,12 @@ public sealed class InferenceModel : SegmentationModel
             }
             IReadOnlyList<string> float32Modules = dtype != ScalarType.Float32 ? nn.utils.convert_precision(copy, dtype) : Array.Empty<string>();
             if (options.ChannelsLast) ToChannelsLast(copy);
-            // Transposed convolutions as oneDNN convolutions (libtorch's own CPU kernel for them is its slow im2col one).
+            // Transposed convolutions as oneDNN convolutions (libtorch's own CPU kernel for them is its slow im2col one),
+            // computed in float32 as before in a bfloat16 form: in bfloat16, ENet's full-resolution classifier
+            // (a transposed convolution) alone moves its logits by a fifth.
             var deconvolutions = options.FusedKernels
-                ? nn.utils.rewrite_transposed_convolutions(copy, dtype, options.ChannelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous)
+                ? nn.utils.rewrite_transposed_convolutions(copy, ScalarType.Float32, options.ChannelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous)
                 : null;
-            if (deconvolutions is not null) float32Modules = float32Modules.Except(deconvolutions.Rewritten).ToArray();
             nn.ConvolutionPrepacking? prepacking = null;
             if (options.FusedKernels && options.ChannelsLast)
             {

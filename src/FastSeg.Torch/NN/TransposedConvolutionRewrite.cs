@@ -53,11 +53,12 @@ public static partial class torch
             /// padding q equals a stride-1 convolution, dilation d, with the kernel transposed (per group) and flipped,
             /// over the input with s − 1 zeros between neighbouring pixels and d(k − 1) − p zeros around it (q more at the
             /// bottom and right). The kernel is converted once, to <paramref name="dtype"/> and <paramref name="format"/>;
-            /// the zero-interleaved input is built in one allocation per call. Modules whose padding exceeds d(k − 1)
+            /// the zero-interleaved input is built in one allocation per call, in <paramref name="dtype"/>, and the
+            /// output is returned in the input's dtype (so a bfloat16 network can keep these layers in float32). Modules whose padding exceeds d(k − 1)
             /// are left as they are (none in the zoo).
             /// </summary>
             /// <param name="module">The network (its transposed convolutions' weights are read, not changed).</param>
-            /// <param name="dtype">The precision the network runs in (float32 or bfloat16).</param>
+            /// <param name="dtype">The precision these layers compute in (float32, or bfloat16).</param>
             /// <param name="format">The memory format of the network's activations.</param>
             public static TransposedConvolutionRewrite rewrite_transposed_convolutions(Module module, ScalarType dtype, MemoryFormat format)
             {
@@ -98,6 +99,7 @@ public static partial class torch
                 long[] dilation, long groups, MemoryFormat format)
             {
                 using var scope = NewDisposeScope();
+                var inputType = x.dtype;
                 if (x.dtype != kernel.dtype) x = x.to(kernel.dtype);
                 long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
                 long spreadH = (h - 1) * stride[0] + 1, spreadW = (w - 1) * stride[1] + 1;
@@ -107,7 +109,8 @@ public static partial class torch
                     ? zeros(new[] { n, gridH, gridW, c }, x.dtype, x.device).permute(0, 3, 1, 2)
                     : zeros(new[] { n, c, gridH, gridW }, x.dtype, x.device);
                 grid.slice(2, before[0], before[0] + spreadH, stride[0]).slice(3, before[1], before[1] + spreadW, stride[1]).copy_(x);
-                return functional.conv2d(grid, kernel, bias, stride: null, padding: (long[]?)null, dilation: dilation, groups: groups).MoveToOuterDisposeScope();
+                var y = functional.conv2d(grid, kernel, bias, stride: null, padding: (long[]?)null, dilation: dilation, groups: groups);
+                return (y.dtype == inputType ? y : y.to(inputType)).MoveToOuterDisposeScope();
             }
         }
     }
