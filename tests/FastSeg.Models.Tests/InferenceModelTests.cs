@@ -6,6 +6,18 @@ using static FastSeg.Torch.torch;
 
 namespace FastSeg.Models.Tests;
 
+/// <summary>
+/// The inference tests seed the global torch generator and then build networks from it; a test of another class drawing
+/// from the same generator at the same time would change the weights (and the bf16 error, which depends on them), so
+/// these run alone, after the parallel ones.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SeededNetworksCollection
+{
+    public const string Name = "seeded networks";
+}
+
+[Collection(SeededNetworksCollection.Name)]
 public class InferenceModelTests
 {
     public static IEnumerable<object[]> Networks() => ModelZoo.Names.Select(n => new object[] { n });
